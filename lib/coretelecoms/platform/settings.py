@@ -1,0 +1,231 @@
+"""Settings: one YAML file per environment in conf/, overridden by environment variables.
+
+An override is `CORETELECOMS__<SECTION>__<KEY>` (double underscores between levels), for example
+`CORETELECOMS__POSTGRES__CONFORMANCE_URL` or `CORETELECOMS__LAKE`. Secrets are only ever taken from
+the environment (or AWS Secrets Manager in the cloud), never from the files.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ENV_PREFIX = "CORETELECOMS__"
+PLATFORMS = ("local", "emr", "glue")
+AGENT_READERS = ("csv", "sheets")
+
+
+class SettingsError(ValueError):
+    """A missing or invalid setting; the message names the key and where it came from."""
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    master: str
+    shuffle_partitions: int
+    driver_memory: str
+    ui: bool
+
+
+@dataclass(frozen=True)
+class PostgresSettings:
+    conformance_url: str
+    source_url: str
+    embedded_dir: str
+
+
+@dataclass(frozen=True)
+class JdbcSettings:
+    read_partitions: int
+    fetch_size: int
+
+
+@dataclass(frozen=True)
+class AgentsSettings:
+    reader: str
+    csv_key: str
+    spreadsheet_id: str
+    worksheet: str
+    api_endpoint: str
+    service_account_file: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    env: str
+    platform: str
+    spark: SparkSettings
+    landing: str
+    lake: str
+    runs: str
+    postgres: PostgresSettings
+    jdbc: JdbcSettings
+    agents: AgentsSettings
+    project_root: Path
+
+    @property
+    def uses_embedded_postgres(self) -> bool:
+        return not self.postgres.conformance_url
+
+
+def find_conf_dir(start: Path | None = None) -> Path:
+    """conf/ from CORETELECOMS_CONF_DIR, else the nearest conf/ above the working directory."""
+    if os.environ.get("CORETELECOMS_CONF_DIR"):
+        return Path(os.environ["CORETELECOMS_CONF_DIR"]).resolve()
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "conf" / "local.yaml").is_file():
+            return folder / "conf"
+    raise SettingsError(
+        f"no conf/ directory found above {here}; run from the project folder or set CORETELECOMS_CONF_DIR"
+    )
+
+
+def load_settings(env: str | None = None, conf_dir: Path | None = None, overrides: dict[str, str] | None = None) -> Settings:
+    """Read conf/<env>.yaml, apply environment overrides (then `overrides`), and validate every key."""
+    env = env or os.environ.get("CORETELECOMS_ENV", "local")
+    conf_dir = conf_dir or find_conf_dir()
+    path = conf_dir / f"{env}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in conf_dir.glob("*.yaml"))
+        raise SettingsError(f"unknown environment '{env}': {path} does not exist (known: {', '.join(known)})")
+    with path.open() as handle:
+        raw = yaml.safe_load(handle) or {}
+    if not isinstance(raw, dict):
+        raise SettingsError(f"{path}: the top level must be a mapping of keys")
+    for dotted, value in {**_env_overrides(os.environ), **(overrides or {})}.items():
+        _set_dotted(raw, dotted, value, path)
+    return _build(raw, env=env, source=str(path), project_root=conf_dir.parent)
+
+
+def _env_overrides(environ: os._Environ | dict[str, str]) -> dict[str, str]:
+    return {
+        name[len(ENV_PREFIX):].lower().replace("__", "."): value
+        for name, value in environ.items()
+        if name.startswith(ENV_PREFIX)
+    }
+
+
+def _set_dotted(tree: dict, dotted: str, value: str, source: Path) -> None:
+    *parents, leaf = dotted.split(".")
+    node = tree
+    for part in parents:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            raise SettingsError(f"override '{dotted}': '{part}' is not a section of {source}")
+        node = child
+    if leaf not in node:
+        raise SettingsError(f"override '{dotted}': no such key in {source}")
+    node[leaf] = value
+
+
+class _Reader:
+    """Typed access to one YAML mapping that names the full key in every error."""
+
+    def __init__(self, tree: Any, prefix: str, source: str):
+        if not isinstance(tree, dict):
+            raise SettingsError(f"{source}: '{prefix or 'top level'}' must be a mapping")
+        self.tree, self.prefix, self.source = tree, prefix, source
+
+    def _key(self, key: str) -> str:
+        return f"{self.prefix}.{key}" if self.prefix else key
+
+    def _get(self, key: str) -> Any:
+        if key not in self.tree:
+            raise SettingsError(f"{self.source}: missing setting '{self._key(key)}'")
+        return self.tree[key]
+
+    def section(self, key: str) -> _Reader:
+        return _Reader(self._get(key), self._key(key), self.source)
+
+    def text(self, key: str, required: bool = False, choices: tuple[str, ...] | None = None) -> str:
+        value = self._get(key)
+        value = "" if value is None else str(value).strip()
+        if required and not value:
+            env_name = ENV_PREFIX + self._key(key).upper().replace(".", "__")
+            raise SettingsError(f"{self.source}: setting '{self._key(key)}' is required (set it there or in {env_name})")
+        if choices and value not in choices:
+            raise SettingsError(f"{self.source}: setting '{self._key(key)}' is '{value}', expected one of {', '.join(choices)}")
+        return value
+
+    def integer(self, key: str, minimum: int = 1) -> int:
+        value = self._get(key)
+        try:
+            number = int(str(value))
+        except ValueError:
+            raise SettingsError(f"{self.source}: setting '{self._key(key)}' must be an integer, got '{value}'") from None
+        if number < minimum:
+            raise SettingsError(f"{self.source}: setting '{self._key(key)}' must be at least {minimum}, got {number}")
+        return number
+
+    def flag(self, key: str) -> bool:
+        value = self._get(key)
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("true", "1", "yes", "on"):
+            return True
+        if text in ("false", "0", "no", "off", ""):
+            return False
+        raise SettingsError(f"{self.source}: setting '{self._key(key)}' must be true or false, got '{value}'")
+
+
+def _location(reader: _Reader, key: str, project_root: Path, required: bool = True) -> str:
+    """A folder (relative to the project root) or an s3a:// URI, returned absolute."""
+    value = reader.text(key, required=required)
+    if not value:
+        return ""
+    if value.startswith(("s3://", "s3n://")):
+        raise SettingsError(f"{reader.source}: setting '{reader._key(key)}' must use the s3a:// scheme, got '{value}'")
+    if value.startswith("s3a://"):
+        return value.rstrip("/")
+    if "://" in value:
+        raise SettingsError(f"{reader.source}: setting '{reader._key(key)}' must be a folder or an s3a:// URI, got '{value}'")
+    path = Path(value)
+    return str(path if path.is_absolute() else (project_root / path).resolve())
+
+
+def _build(raw: dict, env: str, source: str, project_root: Path) -> Settings:
+    top = _Reader(raw, "", source)
+    platform = top.text("platform", required=True, choices=PLATFORMS)
+    spark = top.section("spark")
+    postgres = top.section("postgres")
+    jdbc = top.section("jdbc")
+    agents = top.section("agents")
+    landing = _location(top, "landing", project_root)
+    lake = _location(top, "lake", project_root)
+    agents_reader = agents.text("reader", required=True, choices=AGENT_READERS)
+    conformance_url = postgres.text("conformance_url")
+    if platform != "local" and not conformance_url:
+        postgres.text("conformance_url", required=True)  # the embedded server is for local runs only
+    return Settings(
+        env=env,
+        platform=platform,
+        spark=SparkSettings(
+            master=spark.text("master", required=platform == "local"),
+            shuffle_partitions=spark.integer("shuffle_partitions"),
+            driver_memory=spark.text("driver_memory"),
+            ui=spark.flag("ui"),
+        ),
+        landing=landing,
+        lake=lake,
+        runs=_location(top, "runs", project_root, required=False) or f"{lake}/_runs",
+        postgres=PostgresSettings(
+            conformance_url=conformance_url,
+            source_url=postgres.text("source_url", required=bool(conformance_url)),
+            embedded_dir=_location(postgres, "embedded_dir", project_root, required=not conformance_url),
+        ),
+        jdbc=JdbcSettings(read_partitions=jdbc.integer("read_partitions"), fetch_size=jdbc.integer("fetch_size")),
+        agents=AgentsSettings(
+            reader=agents_reader,
+            csv_key=agents.text("csv_key", required=agents_reader == "csv"),
+            spreadsheet_id=agents.text("spreadsheet_id", required=agents_reader == "sheets"),
+            worksheet=agents.text("worksheet", required=agents_reader == "sheets"),
+            api_endpoint=agents.text("api_endpoint"),
+            service_account_file=agents.text("service_account_file"),
+        ),
+        project_root=project_root,
+    )
