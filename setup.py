@@ -12,11 +12,13 @@ RUNTIME = [
     "psycopg2-binary==2.9.10",
     "PyYAML==6.0.2",
     "pgserver==0.1.4",  # ships the PostgreSQL 16 binaries of the embedded default
+    "great-expectations==1.9.3",
 ]
 
 DEV = [
     "pytest==8.3.4",
     "chispa==0.10.1",
+    "hypothesis==6.122.3",
     "ruff==0.8.6",
 ]
 
