@@ -91,6 +91,7 @@ def cmd_run(args) -> int:
 
 def cmd_demo(args) -> int:
     from coretelecoms import pipeline
+    from coretelecoms.platform.spark import spark_session
     from coretelecoms.reporting.summary import bronze_summary
     from coretelecoms.sources.generator import publish
 
@@ -98,12 +99,13 @@ def cmd_demo(args) -> int:
     print(f"1/2 generating {args.days} day(s) of sources at scale {args.scale} into {settings.landing}")
     truth = _generate(settings, args.start_date, args.days, args.scale, args.seed)
     print("2/2 running the pipeline for each day")
+    spark = spark_session(settings, app_name="coretelecoms demo")
     results = []
     for day in truth["dates"]:
         run_date = dt.date.fromisoformat(day)
         publish(Path(settings.landing), run_date)  # the upstream overwrites the customers object
         print(f"run {day}")
-        results.append(pipeline.run(settings, run_date))
+        results.append(pipeline.run(settings, run_date, spark=spark))
     print()
     print(bronze_summary(settings, results, truth))
     return 0

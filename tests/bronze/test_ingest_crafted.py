@@ -150,3 +150,16 @@ def test_missing_daily_input_is_not_ready_and_the_rest_still_ingest(spark, tmp_p
     later = ingest_day(spark, settings, day=dt.date(2025, 6, 2))
     assert later["web_complaints"].status == NOT_READY  # no table for that day
     assert "web_form_request_2025_06_02 does not exist yet" in later["web_complaints"].message
+
+
+def test_dimension_is_one_object_across_run_dates(spark, tmp_path, landing, source_dsn):
+    """The customers object is overwritten upstream: a newer copy replaces the older one whatever the
+    run date, and an unchanged agents sheet read on a later date is not landed again."""
+    settings = make_settings(tmp_path, source_dsn)
+    ingest_day(spark, settings, day=DAY)
+    write_csv(landing / "customers" / "customers_dataset.csv", CUSTOMERS[:2])
+    later = ingest_day(spark, settings, day=DAY + dt.timedelta(days=1), run_id="run-2")
+    assert (later["customers"].status, later["customers"].rows) == (REPLACED, 1)
+    assert (later["agents"].status, later["agents"].rows) == (UNCHANGED, 1)
+    assert bronze_rows(spark, settings, "customers", ["customer_id", "_run_id"]) == [(CUSTOMERS[1][0], "run-2")]
+    assert len(bronze_rows(spark, settings, "agents", ["iD"])) == 1

@@ -11,7 +11,7 @@ import time
 from dataclasses import asdict, dataclass
 
 from delta.tables import DeltaTable
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from coretelecoms.bronze.columns import (
@@ -26,7 +26,7 @@ from coretelecoms.bronze.columns import (
 )
 from coretelecoms.platform import storage
 from coretelecoms.platform.settings import Settings
-from coretelecoms.sources.catalog import SourceInput
+from coretelecoms.sources.catalog import DIMENSIONS, SourceInput
 from coretelecoms.sources.readers import InputNotReady, Probe, RawBatch, positional, probe_input, read_input
 
 RAW_COLUMNS_PROPERTY = "coretelecoms.raw_columns"  # JSON {delta-safe name: raw header}
@@ -81,15 +81,25 @@ def to_bronze_rows(batch: RawBatch, run: RunContext, ingested_at: dt.datetime) -
     return rows, dict(zip(safe_names, batch.raw_columns))
 
 
-def _landed_checksums(spark: SparkSession, table: str, source_input: SourceInput) -> set[str]:
+def _input_predicate(source_input: SourceInput) -> Column:
+    """The rows of one input. A daily input's date also prunes partitions; a dimension's location
+    (one object, overwritten upstream) is its identity whatever the date it was read."""
+    same_location = F.col(SOURCE) == source_input.location
+    if source_input.source in DIMENSIONS:
+        return same_location
+    return (F.col(SOURCE_DATE) == F.lit(source_input.source_date)) & same_location
+
+
+def _landed_versions(spark: SparkSession, table: str, source_input: SourceInput) -> dict[str, int]:
+    """{checksum: rows} of this input already in bronze (at most one version once replaced)."""
     if not DeltaTable.isDeltaTable(spark, storage.spark_path(table)):
-        return set()
+        return {}
     landed = (
         spark.read.format("delta").load(storage.spark_path(table))
-        .where((F.col(SOURCE_DATE) == F.lit(source_input.source_date)) & (F.col(SOURCE) == source_input.location))
-        .select(SOURCE_CHECKSUM).distinct().collect()
+        .where(_input_predicate(source_input))
+        .groupBy(SOURCE_CHECKSUM).count().collect()
     )
-    return {row[SOURCE_CHECKSUM] for row in landed}
+    return {row[SOURCE_CHECKSUM]: row["count"] for row in landed}
 
 
 def _sql_literal(text: str) -> str:
@@ -101,7 +111,9 @@ def _write(spark: SparkSession, rows: DataFrame, table: str, source_input: Sourc
     writer = rows.write.format("delta").option("mergeSchema", "true")  # a new raw column is kept, not fatal
     path = storage.spark_path(table)
     if replace:
-        predicate = f"{SOURCE_DATE} = DATE{_sql_literal(source_input.source_date.isoformat())} AND {SOURCE} = {_sql_literal(source_input.location)}"
+        predicate = f"{SOURCE} = {_sql_literal(source_input.location)}"
+        if source_input.source not in DIMENSIONS:
+            predicate = f"{SOURCE_DATE} = DATE{_sql_literal(source_input.source_date.isoformat())} AND {predicate}"
         writer.mode("overwrite").option("replaceWhere", predicate).save(path)
     else:
         writer.mode("append").partitionBy(SOURCE_DATE).save(path)
@@ -142,9 +154,9 @@ def ingest(spark: SparkSession, settings: Settings, source_input: SourceInput, r
         probe = probe_input(settings, source_input)
     except InputNotReady as not_ready:
         return outcome(NOT_READY, message=str(not_ready))
-    landed = _landed_checksums(spark, table, source_input)
+    landed = _landed_versions(spark, table, source_input)
     if probe.checksum in landed:
-        return outcome(UNCHANGED, probe=probe, message="already in bronze with the same checksum")
+        return outcome(UNCHANGED, rows=landed[probe.checksum], probe=probe, message="already in bronze with the same checksum")
     batch = read_input(spark, settings, source_input, probe)
     try:
         rows, mapping = to_bronze_rows(batch, run, started_at.replace(tzinfo=None))

@@ -16,9 +16,7 @@ def bronze_summary(settings, results, truth: dict | None = None) -> str:
                 continue
             expected = _expected_rows(truth, source, result.run_date.isoformat()) if truth else None
             rows = outcome.rows
-            if outcome.status == "unchanged":
-                check, rows_text = "same input as before", "-"
-            elif expected is None and outcome.status == "not_ready":
+            if expected is None and outcome.status == "not_ready":
                 check, rows_text = "not ready (expected)", "-"
             else:
                 ok = rows == expected
