@@ -121,21 +121,21 @@ def _write(spark: SparkSession, rows: DataFrame, table: str, source_input: Sourc
     return int(metrics.get("numOutputRows", 0))
 
 
+def raw_columns(spark: SparkSession, table: str) -> dict[str, str]:
+    """The stored mapping {delta-safe name: raw header} of a bronze table."""
+    path = storage.spark_path(table)
+    properties = {row["key"]: row["value"] for row in spark.sql(f"SHOW TBLPROPERTIES delta.`{path}`").collect()}
+    return json.loads(properties.get(RAW_COLUMNS_PROPERTY, "{}"))
+
+
 def _record_raw_columns(spark: SparkSession, table: str, mapping: dict[str, str]) -> None:
     """Keep the raw-to-safe mapping as a table property; merged, so older inputs' columns stay."""
-    path = storage.spark_path(table)
-    properties = DeltaTable.forPath(spark, path).detail().select("properties").first()[0] or {}
-    known = json.loads(properties.get(RAW_COLUMNS_PROPERTY, "{}"))
+    known = raw_columns(spark, table)
     merged = {**known, **mapping}
     if merged != known:
         value = json.dumps(merged, sort_keys=True)
+        path = storage.spark_path(table)
         spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({_sql_literal(RAW_COLUMNS_PROPERTY)} = {_sql_literal(value)})")
-
-
-def raw_columns(spark: SparkSession, table: str) -> dict[str, str]:
-    """The stored mapping {delta-safe name: raw header} of a bronze table."""
-    properties = DeltaTable.forPath(spark, storage.spark_path(table)).detail().select("properties").first()[0]
-    return json.loads(properties.get(RAW_COLUMNS_PROPERTY, "{}"))
 
 
 def ingest(spark: SparkSession, settings: Settings, source_input: SourceInput, run: RunContext) -> IngestOutcome:

@@ -5,6 +5,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 
 from pyspark.sql import SparkSession
 
@@ -50,6 +51,7 @@ def spark_session(settings: Settings, app_name: str = "coretelecoms") -> SparkSe
     if settings.platform == "local":
         check_java()
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # a local session talks to nothing but loopback
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers need this venv's pandas/pyarrow
         conf.update(_local_conf(settings))
         builder = builder.master(settings.spark.master)
     for key, value in conf.items():
