@@ -16,7 +16,7 @@ from coretelecoms.platform.settings import SettingsError, load_settings
 def parse_arguments(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--date", required=True, type=dt.date.fromisoformat)
-    parser.add_argument("--stage", default="all", choices=("all", *pipeline.STAGES))
+    parser.add_argument("--stage", default=pipeline.STAGES[-1], choices=pipeline.STAGES, help="run up to and including this stage")
     parser.add_argument("--env", default=None)
     return parser.parse_args(argv)
 
@@ -28,7 +28,7 @@ def main(argv):
     except SettingsError as error:
         print(f"configuration error: {error}", file=sys.stderr)
         return EXIT_SETTINGS
-    stages = pipeline.STAGES if args.stage == "all" else (args.stage,)
+    stages = pipeline.stages_up_to(args.stage)
     result = pipeline.run(settings, args.date, stages=stages)
     print(f"run {result.run_id}: {result.status}")
     return result.exit_code

@@ -80,7 +80,7 @@ def cmd_run(args) -> int:
     from coretelecoms import pipeline
 
     settings = _settings(args)
-    stages = pipeline.STAGES if args.stage == "all" else (args.stage,)
+    stages = pipeline.stages_up_to(args.stage)
     print(f"run {args.date} ({', '.join(stages)}) env={settings.env}")
     result = pipeline.run(settings, args.date, stages=stages)
     for outcome in result.not_ready:
@@ -92,7 +92,8 @@ def cmd_run(args) -> int:
 def cmd_demo(args) -> int:
     from coretelecoms import pipeline
     from coretelecoms.platform.spark import spark_session
-    from coretelecoms.reporting.summary import bronze_summary
+    from coretelecoms.platform import storage
+    from coretelecoms.reporting.summary import bronze_summary, quality_summary
     from coretelecoms.sources.generator import publish
 
     settings = _settings(args)
@@ -107,7 +108,40 @@ def cmd_demo(args) -> int:
         print(f"run {day}")
         results.append(pipeline.run(settings, run_date, spark=spark))
     print()
+    print("bronze: rows landed per source and day, against the generator's ground truth")
     print(bronze_summary(settings, results, truth))
+    print()
+    print("silver quality: where every row went (in = clean + repaired + rejected + duplicates)")
+    print(quality_summary(results))
+    print(f"dq_issues: {storage.join(settings.lake, 'silver', 'dq_issues')}  "
+          f"(coretelecoms sql \"SELECT entity, rule, count(*) FROM dq_issues GROUP BY 1, 2\")")
+    return 0
+
+
+def cmd_docs(args) -> int:
+    from coretelecoms.quality.expectations import build_data_docs
+    from coretelecoms.quality.stage import data_docs_dir, validation_results_dir
+
+    settings = _settings(args)
+    print(build_data_docs(validation_results_dir(settings), data_docs_dir(settings)))
+    return 0
+
+
+def cmd_sql(args) -> int:
+    from coretelecoms.platform.spark import spark_session
+    from coretelecoms.quality.cleaning import register_sql_functions
+    from coretelecoms.quality.stage import register_lake_tables
+
+    settings = _settings(args)
+    spark = spark_session(settings, app_name="coretelecoms sql")
+    register_sql_functions(spark)
+    register_lake_tables(spark, settings)
+    frame = spark.sql(args.query)
+    if args.json:
+        for line in frame.toJSON().toLocalIterator():
+            print(line)
+    else:
+        frame.show(args.limit, truncate=False)
     return 0
 
 
@@ -135,8 +169,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the pipeline for one date")
     run.add_argument("--date", type=_date, required=True)
-    run.add_argument("--stage", default="all", choices=("all", "bronze"))
+    run.add_argument("--stage", default="silver", choices=("bronze", "silver"), help="run up to and including this stage")
     run.set_defaults(func=cmd_run)
+
+    docs = commands.add_parser("docs", help="build the Great Expectations Data Docs site and print its index.html")
+    docs.set_defaults(func=cmd_docs)
+
+    sql = commands.add_parser("sql", help="run Spark SQL with the cleaning functions and the lake's tables by name")
+    sql.add_argument("query")
+    sql.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    sql.add_argument("--limit", type=int, default=50, help="rows shown in the table form")
+    sql.set_defaults(func=cmd_sql)
 
     demo = commands.add_parser("demo", help="generate data and run every day on the embedded default")
     demo.add_argument("--start-date", type=_date, default=dt.date(2025, 6, 1))

@@ -12,9 +12,12 @@ from coretelecoms.bronze.ingest import NOT_READY, IngestOutcome, RunContext, ing
 from coretelecoms.platform import storage
 from coretelecoms.platform.settings import Settings
 from coretelecoms.platform.spark import spark_session
+from coretelecoms.quality.expectations import build_data_docs
+from coretelecoms.quality.stage import check_batches, data_docs_dir, validation_results_dir, write_issues
+from coretelecoms.quality.transform import Accounting
 from coretelecoms.sources.catalog import complaint_inputs, dimension_inputs
 
-STAGES = ("bronze",)
+STAGES = ("bronze", "silver")  # a run goes up to and including the stage asked for
 
 SUCCEEDED, NOT_READY_STATUS, FAILED = "succeeded", "not_ready", "failed"
 EXIT_CODES = {SUCCEEDED: 0, FAILED: 1, NOT_READY_STATUS: 3}
@@ -28,6 +31,10 @@ class RunResult:
     status: str = SUCCEEDED
     error: str = ""
     bronze: list[IngestOutcome] = field(default_factory=list)
+    quality: dict[str, Accounting] = field(default_factory=dict)
+    quality_skipped: dict[str, str] = field(default_factory=dict)
+    validations: dict[str, str] = field(default_factory=dict)  # entity -> validation result location
+    data_docs: str = ""
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -39,6 +46,10 @@ class RunResult:
         return [outcome for outcome in self.bronze if outcome.status == NOT_READY]
 
 
+def stages_up_to(last: str) -> tuple[str, ...]:
+    return STAGES[: STAGES.index(last) + 1]
+
+
 def new_run_id(run_date: dt.date) -> str:
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
     return f"{run_date.isoformat()}_{stamp}_{secrets.token_hex(2)}"
@@ -47,7 +58,7 @@ def new_run_id(run_date: dt.date) -> str:
 def run(
     settings: Settings,
     run_date: dt.date,
-    stages: tuple[str, ...] = STAGES,
+    stages: tuple[str, ...] = STAGES,  # bronze alone, or bronze and silver
     spark: SparkSession | None = None,
     progress=print,
 ) -> RunResult:
@@ -59,13 +70,25 @@ def run(
     context = RunContext(result.run_id, run_date)
     spark = spark or spark_session(settings, app_name=f"coretelecoms {run_date}")
     try:
-        if "bronze" in stages:
+        started = time.monotonic()
+        for source_input in dimension_inputs(settings, run_date) + complaint_inputs(settings, run_date):
+            outcome = ingest(spark, settings, source_input, context)
+            progress(f"  bronze {outcome.source:<15} {outcome.status:<10} {_count(outcome.rows):>10} rows  {outcome.seconds:6.1f}s")
+            result.bronze.append(outcome)
+        result.timings["bronze"] = round(time.monotonic() - started, 3)
+        if "silver" in stages:
             started = time.monotonic()
-            for source_input in dimension_inputs(settings, run_date) + complaint_inputs(settings, run_date):
-                outcome = ingest(spark, settings, source_input, context)
-                progress(f"  bronze {outcome.source:<15} {outcome.status:<10} {_count(outcome.rows):>10} rows  {outcome.seconds:6.1f}s")
-                result.bronze.append(outcome)
-            result.timings["bronze"] = round(time.monotonic() - started, 3)
+            checked = check_batches(spark, settings, result.run_id, run_date, result.bronze, progress)
+            try:
+                write_issues(spark, settings, checked)
+            finally:
+                checked.release()
+            result.quality, result.quality_skipped = checked.accounting, checked.skipped
+            result.validations = {entity: v.result_location for entity, v in checked.validations.items()}
+            result.timings["silver"] = round(time.monotonic() - started, 3)
+            started = time.monotonic()
+            result.data_docs = build_data_docs(validation_results_dir(settings), data_docs_dir(settings))
+            result.timings["data_docs"] = round(time.monotonic() - started, 3)
         if result.not_ready:
             result.status = NOT_READY_STATUS
     except Exception as error:  # recorded in the run report, then re-raised for the caller's exit code
@@ -96,6 +119,13 @@ def write_run_report(settings: Settings, result: RunResult) -> str:
             "error": result.error,
             "timings_seconds": result.timings,
             "bronze": [asdict(outcome) for outcome in result.bronze],
+            "quality": {
+                entity: {**asdict(counts), "kept": counts.kept, "rejected_total": counts.rejected_total}
+                for entity, counts in result.quality.items()
+            },
+            "quality_skipped": result.quality_skipped,
+            "validations": result.validations,
+            "data_docs": result.data_docs,
         },
     )
     return location

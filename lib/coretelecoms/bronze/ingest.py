@@ -102,7 +102,8 @@ def _landed_versions(spark: SparkSession, table: str, source_input: SourceInput)
     return {row[SOURCE_CHECKSUM]: row["count"] for row in landed}
 
 
-def _sql_literal(text: str) -> str:
+def sql_literal(text: str) -> str:
+    """A Spark SQL string literal (for the few statements that only take SQL text)."""
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
@@ -111,9 +112,9 @@ def _write(spark: SparkSession, rows: DataFrame, table: str, source_input: Sourc
     writer = rows.write.format("delta").option("mergeSchema", "true")  # a new raw column is kept, not fatal
     path = storage.spark_path(table)
     if replace:
-        predicate = f"{SOURCE} = {_sql_literal(source_input.location)}"
+        predicate = f"{SOURCE} = {sql_literal(source_input.location)}"
         if source_input.source not in DIMENSIONS:
-            predicate = f"{SOURCE_DATE} = DATE{_sql_literal(source_input.source_date.isoformat())} AND {predicate}"
+            predicate = f"{SOURCE_DATE} = DATE{sql_literal(source_input.source_date.isoformat())} AND {predicate}"
         writer.mode("overwrite").option("replaceWhere", predicate).save(path)
     else:
         writer.mode("append").partitionBy(SOURCE_DATE).save(path)
@@ -135,7 +136,7 @@ def _record_raw_columns(spark: SparkSession, table: str, mapping: dict[str, str]
     if merged != known:
         value = json.dumps(merged, sort_keys=True)
         path = storage.spark_path(table)
-        spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({_sql_literal(RAW_COLUMNS_PROPERTY)} = {_sql_literal(value)})")
+        spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({sql_literal(RAW_COLUMNS_PROPERTY)} = {sql_literal(value)})")
 
 
 def ingest(spark: SparkSession, settings: Settings, source_input: SourceInput, run: RunContext) -> IngestOutcome:

@@ -41,3 +41,22 @@ def _expected_rows(truth: dict, source: str, day: str) -> int | None:
         current = [version for version in sorted(counts["customers"]) if version <= day]
         return counts["customers"][current[-1]] if current else None
     return counts[source].get(day)
+
+
+def quality_summary(results) -> str:
+    """Per entity and day: rows in, kept clean, kept with repairs, rejected by reason, duplicates."""
+    lines = [f"{'date':<12}{'entity':<16}{'in':>9}{'clean':>9}{'repaired':>10}{'rejected':>10}{'duplicates':>12}  rejected by reason"]
+    for result in results:
+        for entity, counts in result.quality.items():
+            reasons = ", ".join(f"{reason} {rows:,}" for reason, rows in counts.rejected.items()) or "-"
+            lines.append(
+                f"{result.run_date.isoformat():<12}{entity:<16}{counts.rows_in:>9,}{counts.clean:>9,}{counts.repaired:>10,}"
+                f"{counts.rejected_total:>10,}{counts.collapsed:>12,}  {reasons}"
+            )
+        for entity, why in result.quality_skipped.items():
+            lines.append(f"{result.run_date.isoformat():<12}{entity:<16}{'':>9}  skipped: {why}")
+    docs = next((r.data_docs for r in reversed(results) if r.data_docs), "")
+    if docs:
+        lines.append("")
+        lines.append(f"Data Docs: {docs}")
+    return "\n".join(lines)
