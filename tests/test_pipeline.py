@@ -1,0 +1,120 @@
+"""The whole pipeline (bronze and silver quality) on generated data, checked against its ground truth."""
+import datetime as dt
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from pyspark.sql import functions as F
+
+from coretelecoms import pipeline
+from coretelecoms.bronze.ingest import INGESTED, NOT_READY, REPLACED, UNCHANGED
+from coretelecoms.platform.storage import spark_path
+from coretelecoms.quality.expectations import CriticalExpectationFailed
+from coretelecoms.quality.stage import DQ_ISSUES, silver_table
+from coretelecoms.sources.generator import GeneratorConfig, generate, publish
+from tests.bronze.test_ingest_crafted import CALLS, landing  # noqa: F401  (fixture)
+from tests.bronze.test_ingest_crafted import write_csv
+from tests.conftest import make_settings
+
+START = dt.date(2025, 3, 1)
+
+
+@pytest.fixture(scope="module")
+def generated_run(tmp_path_factory, source_dsn, spark):
+    """Three generated days, each published and run once, as `make demo` does."""
+    root = tmp_path_factory.mktemp("pipeline_truth")
+    settings = make_settings(root, source_dsn)
+    truth = generate(GeneratorConfig(start_date=START, days=3, scale=0.002, seed=11), root / "landing", source_dsn,
+                     progress=lambda _: None)
+    results = []
+    for day in truth["dates"]:
+        publish(Path(settings.landing), dt.date.fromisoformat(day))
+        results.append(pipeline.run(settings, dt.date.fromisoformat(day), spark=spark, progress=lambda _: None))
+    return settings, truth, results
+
+
+def expected_rows(truth, source, day):
+    if source == "agents":
+        return truth["counts"]["agents"]
+    if source == "customers":
+        return truth["counts"]["customers"][max(v for v in truth["counts"]["customers"] if v <= day)]
+    return truth["counts"][source][day]
+
+
+def test_bronze_counts_equal_the_ground_truth(generated_run):
+    settings, truth, results = generated_run
+    missing = {(m["source"], m["date"]) for m in truth["missing_inputs"]}
+    assert len(missing) == 1
+    for result in results:
+        day = result.run_date.isoformat()
+        assert result.status == ("not_ready" if any(d == day for _, d in missing) else "succeeded")
+        for outcome in result.bronze:
+            if (outcome.source, day) in missing:
+                assert outcome.status == NOT_READY
+                continue
+            assert outcome.status in (INGESTED, REPLACED, UNCHANGED), outcome
+            assert outcome.rows == expected_rows(truth, outcome.source, day), (outcome.source, day)
+    versions = {v["date"] for v in truth["customer_versions"]}
+    for result in results[1:]:
+        customers = next(o for o in result.bronze if o.source == "customers")
+        assert (customers.status == REPLACED) == (result.run_date.isoformat() in versions)
+
+
+def test_every_malformed_value_is_in_dq_issues_and_no_clean_value_is(spark, generated_run):
+    settings, truth, results = generated_run
+    issues = spark.read.format("delta").load(spark_path(silver_table(settings, DQ_ISSUES)))
+    last_customers = max(v["date"] for v in truth["customer_versions"])
+    injected = {
+        (m["source"], m["date"] if m["source"] != "customers" else last_customers, m["row"])
+        for m in truth["malformed"]
+        if m["source"] != "customers" or m["date"] == last_customers
+    }
+    reported = issues.where(F.col("rule") != "duplicate_key").select(
+        "entity", F.date_format("_source_date", "yyyy-MM-dd").alias("day"), "_source_row").collect()
+    customers_day = {r.day for r in reported if r.entity == "customers"}
+    assert len(customers_day) == 1  # one customers file is current; its issues replaced the older ones
+    found = {(r.entity, last_customers if r.entity == "customers" else r.day, r._source_row) for r in reported}
+    assert injected - found == set(), "injected malformed values missing from dq_issues"
+    assert found - injected == set(), "clean values reported as problems"
+
+
+def test_duplicates_are_collapsed_and_accounted(spark, generated_run):
+    settings, truth, results = generated_run
+    expected = Counter()
+    for duplicate in truth["duplicates"]:
+        expected[(duplicate["source"], duplicate["date"])] += duplicate["copies"] - 1
+    collapsed = Counter()
+    for result in results:
+        for entity, counts in result.quality.items():
+            assert counts.rows_in == counts.clean + counts.repaired + counts.rejected_total + counts.collapsed
+            if counts.collapsed:
+                collapsed[(entity, result.run_date.isoformat())] += counts.collapsed
+    assert collapsed == expected
+
+
+def test_rerunning_a_date_changes_nothing(spark, generated_run):
+    settings, truth, results = generated_run
+    table = spark_path(silver_table(settings, DQ_ISSUES))
+    before = spark.read.format("delta").load(table).drop("run_id", "run_date", "bronze_run_id")
+    before_rows = sorted(map(tuple, before.collect()))
+    last = dt.date.fromisoformat(truth["dates"][-1])
+    again = pipeline.run(settings, last, spark=spark, progress=lambda _: None)
+    missing = {(m["source"], m["date"]) for m in truth["missing_inputs"]}
+    for outcome in again.bronze:
+        assert outcome.status == (NOT_READY if (outcome.source, last.isoformat()) in missing else UNCHANGED), outcome
+    after = spark.read.format("delta").load(table).drop("run_id", "run_date", "bronze_run_id")
+    assert sorted(map(tuple, after.collect())) == before_rows
+
+
+def test_failing_critical_expectation_stops_the_run_before_silver(spark, tmp_path, landing, source_dsn):  # noqa: F811
+    """A call-log file whose every row lacks its customer is all rejected: the empty batch breaks a
+    critical expectation, the run fails, and nothing beyond bronze is written."""
+    settings = make_settings(tmp_path, source_dsn)
+    write_csv(landing / "call logs" / "call_logs_day_2025-06-01.csv",
+              [CALLS[0]] + [[*row[:2], "", *row[3:]] for row in CALLS[1:]])
+    with pytest.raises(CriticalExpectationFailed, match="expect_table_row_count_to_be_between"):
+        pipeline.run(settings, dt.date(2025, 6, 1), spark=spark, progress=lambda _: None)
+    assert not (tmp_path / "lake" / "silver").exists()
+    report = json.loads(next((tmp_path / "runs").rglob("*.json")).read_text())
+    assert report["status"] == "failed" and "CriticalExpectationFailed" in report["error"]
