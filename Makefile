@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_ARGS ?= --days 3 --scale 0.01 --seed 7
 
-.PHONY: install jars demo test lint clean distclean
+.PHONY: install jars demo test lint clean distclean bench-quality
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,10 @@ demo: jars
 
 test: jars
 	$(BIN)/python -m pytest
+
+# Cleaning throughput on one day of scale-1 call logs (inputs cached under var/bench/).
+bench-quality: jars
+	$(BIN)/coretelecoms bench quality
 
 lint: install
 	$(BIN)/ruff check lib jobs tests

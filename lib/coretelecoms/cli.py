@@ -145,6 +145,13 @@ def cmd_sql(args) -> int:
     return 0
 
 
+def cmd_bench(args) -> int:
+    from coretelecoms import bench
+
+    bench.quality(scale=args.scale)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coretelecoms", description="CoreTelecoms complaint pipeline")
     parser.add_argument("--env", default=None, help="conf/<env>.yaml to use (default: CORETELECOMS_ENV or local)")
@@ -180,6 +187,11 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
     sql.add_argument("--limit", type=int, default=50, help="rows shown in the table form")
     sql.set_defaults(func=cmd_sql)
+
+    bench = commands.add_parser("bench", help="measure the pipeline (results under var/bench/)")
+    bench.add_argument("part", choices=("quality",), help="quality: the silver double pass on one day of call logs")
+    bench.add_argument("--scale", type=float, default=1.0)
+    bench.set_defaults(func=cmd_bench)
 
     demo = commands.add_parser("demo", help="generate data and run every day on the embedded default")
     demo.add_argument("--start-date", type=_date, default=dt.date(2025, 6, 1))
