@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_ARGS ?= --days 3 --scale 0.01 --seed 7
 
-.PHONY: install jars demo test lint clean distclean bench-quality
+.PHONY: install jars demo test docs lint clean distclean bench-quality
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,10 @@ demo: jars
 
 test: jars
 	$(BIN)/python -m pytest
+
+# The Great Expectations Data Docs site from the kept validation results.
+docs: jars
+	$(BIN)/coretelecoms docs
 
 # Cleaning throughput on one day of scale-1 call logs (inputs cached under var/bench/).
 bench-quality: jars
