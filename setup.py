@@ -29,6 +29,7 @@ setup(
     python_requires=">=3.11,<3.12",
     package_dir={"": "lib"},
     packages=find_packages("lib"),
+    package_data={"coretelecoms.conformance": ["migrations/*.sql"]},
     install_requires=RUNTIME,
     extras_require={"dev": DEV},
     entry_points={"console_scripts": ["coretelecoms=coretelecoms.cli:main"]},

@@ -37,6 +37,11 @@ def cmd_db(args) -> int:
     settings = _settings(args)
     if args.action == "url":
         print(mask_dsn(conformance_url(settings)))
+    elif args.action == "migrate":
+        from coretelecoms.conformance.database import apply_migrations
+
+        applied = apply_migrations(conformance_url(settings))
+        print(f"applied {', '.join(applied)}" if applied else "the conformance schema is up to date")
     elif args.action == "start":
         server = embedded_server(settings).start()
         print(f"embedded PostgreSQL running on 127.0.0.1:{server.port} (data in {server.data_dir})")
@@ -160,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("jars", help="fetch the pinned Spark jars into the local cache").set_defaults(func=cmd_jars)
 
     db = commands.add_parser("db", help="the conformance database")
-    db.add_argument("action", choices=("url", "start", "stop"))
+    db.add_argument("action", choices=("url", "migrate", "start", "stop"))
     db.set_defaults(func=cmd_db)
 
     generate = commands.add_parser("generate", help="write realistic raw sources into the landing")
@@ -176,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the pipeline for one date")
     run.add_argument("--date", type=_date, required=True)
-    run.add_argument("--stage", default="silver", choices=("bronze", "silver"), help="run up to and including this stage")
+    run.add_argument("--stage", default="conformance", choices=("bronze", "silver", "conformance"),
+                     help="run up to and including this stage")
     run.set_defaults(func=cmd_run)
 
     docs = commands.add_parser("docs", help="build the Great Expectations Data Docs site and print its index.html")

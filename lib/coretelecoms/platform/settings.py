@@ -41,6 +41,8 @@ class PostgresSettings:
 class JdbcSettings:
     read_partitions: int
     fetch_size: int
+    write_partitions: int
+    write_batch_size: int
 
 
 @dataclass(frozen=True)
@@ -218,7 +220,12 @@ def _build(raw: dict, env: str, source: str, project_root: Path) -> Settings:
             source_url=postgres.text("source_url", required=bool(conformance_url)),
             embedded_dir=_location(postgres, "embedded_dir", project_root, required=not conformance_url),
         ),
-        jdbc=JdbcSettings(read_partitions=jdbc.integer("read_partitions"), fetch_size=jdbc.integer("fetch_size")),
+        jdbc=JdbcSettings(
+            read_partitions=jdbc.integer("read_partitions"),
+            fetch_size=jdbc.integer("fetch_size"),
+            write_partitions=jdbc.integer("write_partitions"),
+            write_batch_size=jdbc.integer("write_batch_size"),
+        ),
         agents=AgentsSettings(
             reader=agents_reader,
             csv_key=agents.text("csv_key", required=agents_reader == "csv"),

@@ -1,0 +1,384 @@
+"""One run into the conformance database: Spark fills the staging tables, one transaction merges them.
+
+`write_staging` lands each DataFrame in its UNLOGGED `staging.<table>` over JDBC; `load_run` then
+merges every staging table into the model from the driver in a single psycopg2 transaction, so a
+run's load is all or nothing (SPEC §3, §6). Merges touch a row only when its content changed, which
+makes re-running a date a no-op and keeps `updated_run` pointing at the run that last changed it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import psycopg2
+from psycopg2 import errors, sql
+from psycopg2.extensions import cursor as Cursor
+from psycopg2.extras import Json
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from coretelecoms.conformance.database import STAGING_COLUMNS
+from coretelecoms.platform.postgres import jdbc_options
+
+LOAD_LOCK = "coretelecoms.conformance.load"  # one load at a time per database
+FAILED = "failed"
+MAX_REPORTED_KEYS = 10
+
+RUN_ID, RUN_DATE = sql.Placeholder("run_id"), sql.Placeholder("run_date")
+
+
+# ---------------------------------------------------------------------------------------------
+# Staging (Spark)
+
+
+def write_staging(frame: DataFrame, table: str, dsn: str, batch_size: int, partitions: int) -> int:
+    """Replace the rows of `staging.<table>` with `frame`; return the number of rows now staged."""
+    columns = _staging_columns(table)
+    _check_columns(frame, table, columns)
+    options = jdbc_options(dsn)
+    # The driver turns each JDBC batch into multi-row INSERTs: several times fewer round trips.
+    options["url"] = _with_url_parameter(options["url"], "reWriteBatchedInserts", "true")
+    (
+        frame.select(*(_jdbc_column(name, kind) for name, kind in columns))
+        .repartition(partitions)  # even batches per connection; also the number of connections
+        .write.format("jdbc")
+        .options(**options)
+        .option("dbtable", f"staging.{table}")
+        # TRUNCATE instead of DROP/CREATE: the UNLOGGED table and its definition stay ours.
+        .option("truncate", "true")
+        .option("batchsize", str(batch_size))
+        .option("numPartitions", str(partitions))
+        .mode("overwrite")
+        .save()
+    )
+    # Counting what landed costs PostgreSQL one scan; counting the frame would recompute its lineage.
+    return _count_staged(dsn, table)
+
+
+def _staging_columns(table: str) -> tuple[tuple[str, str], ...]:
+    if table not in STAGING_COLUMNS:
+        raise ValueError(f"no staging table {table!r}; known: {', '.join(STAGING_COLUMNS)}")
+    return STAGING_COLUMNS[table]
+
+
+def _check_columns(frame: DataFrame, table: str, columns: tuple[tuple[str, str], ...]) -> None:
+    """Fail before any write when a column is missing or has a type the staging column cannot take."""
+    actual = {f.name: f.dataType.simpleString() for f in frame.schema.fields}
+    problems = []
+    for name, kind in columns:
+        accepted = {kind, "timestamp_ntz"} if kind == "timestamp" else {kind}
+        if name not in actual:
+            problems.append(f"{name} is missing")
+        elif actual[name] not in accepted:
+            problems.append(f"{name} is {actual[name]}, expected {kind}")
+    if problems:
+        raise ValueError(f"DataFrame for staging.{table} does not fit: {'; '.join(problems)}")
+
+
+def _jdbc_column(name: str, kind: str) -> Column:
+    if kind == "timestamp":
+        # PostgreSQL `timestamp` is wall-clock time. JDBC renders a TimestampType in the JVM's default
+        # zone, which need not be the session's (UTC); timestamp_ntz carries the wall clock unchanged.
+        return F.col(name).cast("timestamp_ntz").alias(name)
+    return F.col(name)
+
+
+def _with_url_parameter(url: str, name: str, value: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{name}={value}"
+
+
+def _count_staged(dsn: str, table: str) -> int:
+    connection = psycopg2.connect(dsn)
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier("staging", table)))
+            return cursor.fetchone()[0]
+    finally:
+        connection.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# The run's transaction (driver)
+
+
+@dataclass
+class RunLoad:
+    run_id: str
+    run_date: dt.date
+    status: str  # running | succeeded | not_ready | failed
+    started_at: dt.datetime  # timezone-aware
+    stage_counts: dict = field(default_factory=dict)
+    timings: dict = field(default_factory=dict)
+    error: str | None = None
+    finished_at: dt.datetime | None = None  # None: the database clock when the row is written
+
+
+@dataclass(frozen=True)
+class TableCounts:
+    inserted: int = 0
+    updated: int = 0
+
+
+@dataclass(frozen=True)
+class LoadCounts:
+    tables: dict[str, TableCounts]
+
+    def __getitem__(self, table: str) -> TableCounts:
+        return self.tables[table]
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        return {table: {"inserted": c.inserted, "updated": c.updated} for table, c in self.tables.items()}
+
+
+class ConformanceLoadError(RuntimeError):
+    """A foreign key refused the load (chained from the ForeignKeyViolation); nothing was committed."""
+
+    def __init__(self, message: str, table: str, constraint: str, keys: list[tuple]):
+        super().__init__(message)
+        self.table, self.constraint, self.keys = table, constraint, keys
+
+
+@dataclass(frozen=True)
+class Merge:
+    """How one staging table merges into its model table."""
+
+    table: str
+    key: tuple[str, ...]
+    changed: tuple[str, ...] = ("row_hash",)  # a difference in these is a change; () = insert only
+    newer: str | None = None  # never let an older value of this column overwrite a newer one
+    from_run: tuple[tuple[str, sql.Placeholder], ...] = (("updated_run", RUN_ID),)
+    kept: tuple[str, ...] = ()  # run columns an update leaves alone
+
+    @property
+    def staged(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in STAGING_COLUMNS[self.table])
+
+
+_FACT_RUN_COLUMNS = (("first_seen_date", RUN_DATE), ("last_changed_date", RUN_DATE), ("updated_run", RUN_ID))
+_VERSION_CHANGE = ("row_hash", "valid_to", "is_current")  # closing a version changes valid_to only
+
+# Parents before children, so that this run's new customers and agents exist for its facts.
+MERGES = (
+    Merge("customers", ("customer_id",), newer="valid_from"),
+    Merge("customers_history", ("customer_id", "valid_from"), changed=_VERSION_CHANGE),
+    Merge("agents", ("agent_id",), newer="valid_from"),
+    Merge("agents_history", ("agent_id", "valid_from"), changed=_VERSION_CHANGE),
+    Merge(
+        "call_logs",
+        ("call_id",),
+        newer="call_logs_generation_date",
+        from_run=_FACT_RUN_COLUMNS,
+        kept=("first_seen_date",),
+    ),
+    Merge(
+        "sm_complaints",
+        ("complaint_id",),
+        newer="media_complaint_generation_date",
+        from_run=_FACT_RUN_COLUMNS,
+        kept=("first_seen_date",),
+    ),
+    Merge(
+        "web_complaints",
+        ("request_id",),
+        newer="web_form_generation_date",
+        from_run=_FACT_RUN_COLUMNS,
+        kept=("first_seen_date",),
+    ),
+    Merge("complaint_status_history", ("channel", "complaint_id", "observed_run_date"), changed=(), from_run=()),
+)
+
+# Foreign key name -> (column, parent table keyed by that column); names as in 0002_facts.sql.
+FOREIGN_KEYS = {
+    f"{fact}_{role}_fk": (column, parent)
+    for fact in ("call_logs", "sm_complaints", "web_complaints")
+    for role, column, parent in (("customer", "customer_id", "customers"), ("agent", "agent_id", "agents"))
+}
+
+
+def load_run(dsn: str, run: RunLoad, before_commit: Callable[[Cursor], None] | None = None) -> LoadCounts:
+    """Merge every staging table and record the run, in one transaction; return what changed.
+
+    `before_commit(cursor)` runs last inside the transaction (tests inject failures there).
+    """
+    connection = psycopg2.connect(dsn)
+    try:
+        with connection, connection.cursor() as cursor:  # commits on success, rolls back on any error
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (LOAD_LOCK,))
+            params = {"run_id": run.run_id, "run_date": run.run_date}
+            tables = {merge.table: _run_step(cursor, merge.table, _merge_statement(merge), params) for merge in MERGES}
+            tables["orphaned_complaints"] = _run_step(cursor, "orphaned_complaints", _ORPHANS_UPSERT, params)
+            tables["resolved_orphans"] = _run_step(cursor, "resolved_orphans", _ORPHANS_RESOLVE, params)
+            counts = LoadCounts(tables)
+            _upsert_run(cursor, run, {**run.stage_counts, "conformance_load": counts.as_dict()})
+            if before_commit is not None:
+                before_commit(cursor)
+        return counts
+    finally:
+        connection.close()
+
+
+def record_failed_run(dsn: str, run: RunLoad) -> None:
+    """Write the audit row of a failed run on its own (its load, if any, was rolled back)."""
+    connection = psycopg2.connect(dsn)
+    try:
+        with connection, connection.cursor() as cursor:
+            _upsert_run(cursor, replace(run, status=FAILED), run.stage_counts)
+    finally:
+        connection.close()
+
+
+def _run_step(cursor, table: str, statement: sql.Composable, params: dict) -> TableCounts:
+    """Execute one counted merge; turn a foreign-key failure into an error naming the bad keys."""
+    # The savepoint keeps the transaction usable after a violation, long enough to ask which keys
+    # lack a parent while this run's dimensions are still visible; the caller then rolls back.
+    cursor.execute("SAVEPOINT merge_step")
+    try:
+        cursor.execute(statement, params)
+    except errors.ForeignKeyViolation as violation:
+        cursor.execute("ROLLBACK TO SAVEPOINT merge_step")
+        raise _foreign_key_error(cursor, table, violation) from violation
+    inserted, updated = cursor.fetchone()
+    cursor.execute("RELEASE SAVEPOINT merge_step")
+    return TableCounts(inserted, updated)
+
+
+def _counted(upsert: sql.Composable) -> sql.Composed:
+    """Wrap an INSERT/UPDATE ... RETURNING (xmax = 0) AS inserted into one row of counts.
+
+    A row inserted by this statement has no deleting/locking transaction (xmax = 0); an updated one
+    carries ours. Counting in SQL avoids shipping one row per merged record to the driver.
+    """
+    return sql.SQL(
+        "WITH merged AS ({}) SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged"
+    ).format(upsert)
+
+
+def _merge_statement(merge: Merge) -> sql.Composed:
+    staged = [sql.Identifier(name) for name in merge.staged]
+    run_columns = [sql.Identifier(name) for name, _ in merge.from_run]
+    insert = sql.SQL("INSERT INTO {target} AS target ({columns}) SELECT {values} FROM {source} ").format(
+        target=sql.Identifier(merge.table),
+        columns=sql.SQL(", ").join(staged + run_columns),
+        values=sql.SQL(", ").join(staged + [placeholder for _, placeholder in merge.from_run]),
+        source=sql.Identifier("staging", merge.table),
+    )
+    return _counted(insert + _on_conflict(merge) + sql.SQL(" RETURNING (xmax = 0) AS inserted"))
+
+
+def _on_conflict(merge: Merge) -> sql.Composed:
+    key = sql.SQL(", ").join(map(sql.Identifier, merge.key))
+    if not merge.changed:
+        return sql.SQL("ON CONFLICT ({}) DO NOTHING").format(key)
+    updated = [name for name in merge.staged if name not in merge.key]
+    updated += [name for name, _ in merge.from_run if name not in merge.kept]
+    condition = sql.SQL("({}) IS DISTINCT FROM ({})").format(
+        _qualified("target", merge.changed), _qualified("excluded", merge.changed)
+    )
+    if merge.newer:
+        # A re-run of an older date (or an older file) must not roll the current state back.
+        condition += sql.SQL(" AND COALESCE(excluded.{column} >= target.{column}, true)").format(
+            column=sql.Identifier(merge.newer)
+        )
+    return sql.SQL("ON CONFLICT ({key}) DO UPDATE SET {assignments} WHERE {condition}").format(
+        key=key,
+        assignments=sql.SQL(", ").join(sql.SQL("{0} = excluded.{0}").format(sql.Identifier(name)) for name in updated),
+        condition=condition,
+    )
+
+
+def _qualified(alias: str, columns: tuple[str, ...]) -> sql.Composed:
+    return sql.SQL(", ").join(sql.Identifier(alias, name) for name in columns)
+
+
+# An orphan seen again on a later date (or with a new record, or after it was resolved) is updated
+# and reopened; seeing it again on the same date (a re-run) changes nothing. times_seen counts dates.
+_ORPHANS_UPSERT = _counted(
+    sql.SQL(
+        "INSERT INTO orphaned_complaints AS target"
+        " (channel, complaint_id, customer_id, agent_id, reason, record,"
+        "  first_seen_run, first_seen_date, last_seen_run, last_seen_date, times_seen, status)"
+        " SELECT channel, complaint_id, customer_id, agent_id, reason, record::jsonb,"
+        "  {run_id}, {run_date}, {run_id}, {run_date}, 1, 'open'"
+        " FROM staging.orphaned_complaints"
+        " ON CONFLICT (channel, complaint_id) DO UPDATE SET"
+        "  customer_id = excluded.customer_id, agent_id = excluded.agent_id, reason = excluded.reason,"
+        "  record = excluded.record, last_seen_run = excluded.last_seen_run,"
+        "  last_seen_date = excluded.last_seen_date,"
+        "  times_seen = target.times_seen + (excluded.last_seen_date > target.last_seen_date)::int,"
+        "  status = 'open', resolved_run = NULL, resolved_date = NULL"
+        " WHERE excluded.last_seen_date >= target.last_seen_date"
+        "  AND (excluded.last_seen_date > target.last_seen_date OR target.status = 'resolved'"
+        "   OR (target.customer_id, target.agent_id, target.reason, target.record)"
+        "    IS DISTINCT FROM (excluded.customer_id, excluded.agent_id, excluded.reason, excluded.record))"
+        " RETURNING (xmax = 0) AS inserted"
+    ).format(run_id=RUN_ID, run_date=RUN_DATE)
+)
+
+# Only open orphans are resolved: re-running the resolving date leaves the first resolution alone.
+_ORPHANS_RESOLVE = _counted(
+    sql.SQL(
+        "UPDATE orphaned_complaints AS target"
+        " SET status = 'resolved', resolved_run = resolved.resolved_run, resolved_date = resolved.resolved_date"
+        " FROM staging.resolved_orphans AS resolved"
+        " WHERE target.channel = resolved.channel AND target.complaint_id = resolved.complaint_id"
+        "  AND target.status = 'open'"
+        " RETURNING false AS inserted"
+    )
+)
+
+
+def _upsert_run(cursor, run: RunLoad, stage_counts: dict) -> None:
+    cursor.execute(
+        "INSERT INTO pipeline_runs (run_id, run_date, status, started_at, finished_at, stage_counts, timings, error)"
+        " VALUES (%(run_id)s, %(run_date)s, %(status)s, %(started_at)s,"
+        "  COALESCE(%(finished_at)s, clock_timestamp()), %(stage_counts)s, %(timings)s, %(error)s)"
+        " ON CONFLICT (run_id) DO UPDATE SET run_date = excluded.run_date, status = excluded.status,"
+        "  started_at = excluded.started_at, finished_at = excluded.finished_at,"
+        "  stage_counts = excluded.stage_counts, timings = excluded.timings, error = excluded.error",
+        {
+            "run_id": run.run_id,
+            "run_date": run.run_date,
+            "status": run.status,
+            "started_at": run.started_at,
+            "finished_at": run.finished_at,
+            "stage_counts": Json(stage_counts),
+            "timings": Json(run.timings),
+            "error": run.error,
+        },
+    )
+
+
+def _foreign_key_error(cursor, table: str, violation: errors.ForeignKeyViolation) -> ConformanceLoadError:
+    constraint = violation.diag.constraint_name or ""
+    if constraint not in FOREIGN_KEYS:
+        return ConformanceLoadError(
+            f"loading {table} broke foreign key {constraint}: {violation}", table, constraint, []
+        )
+    column, parent = FOREIGN_KEYS[constraint]
+    key = next(merge.key[0] for merge in MERGES if merge.table == table)
+    cursor.execute(
+        sql.SQL(
+            "SELECT staged.{key}, staged.{column}, count(*) OVER () FROM {source} AS staged"
+            " WHERE NOT EXISTS (SELECT 1 FROM {parent} AS p WHERE p.{column} = staged.{column})"
+            " ORDER BY 2, 1 LIMIT %s"
+        ).format(
+            key=sql.Identifier(key),
+            column=sql.Identifier(column),
+            source=sql.Identifier("staging", table),
+            parent=sql.Identifier(parent),
+        ),
+        (MAX_REPORTED_KEYS,),
+    )
+    rows = cursor.fetchall()
+    total = rows[0][2] if rows else 0
+    keys = [(row[0], row[1]) for row in rows]
+    listed = "; ".join(f"{key}={child} {column}={missing}" for child, missing in keys)
+    return ConformanceLoadError(
+        f"loading {table} broke foreign key {constraint}: {total} staged row(s) reference a {column} "
+        f"that is not in {parent} (first {len(keys)}: {listed}); the run's load was rolled back",
+        table,
+        constraint,
+        keys,
+    )
