@@ -4,12 +4,16 @@ import json
 from collections import Counter
 from pathlib import Path
 
+import psycopg2
 import pytest
+from psycopg2 import sql
 from pyspark.sql import functions as F
 
 from coretelecoms import pipeline
 from coretelecoms.bronze.ingest import INGESTED, NOT_READY, REPLACED, UNCHANGED
+from coretelecoms.platform.postgres import create_database
 from coretelecoms.platform.storage import spark_path
+from coretelecoms.quality.entities import ENTITIES
 from coretelecoms.quality.expectations import CriticalExpectationFailed
 from coretelecoms.quality.stage import DQ_ISSUES, silver_table
 from coretelecoms.sources.generator import GeneratorConfig, generate, publish
@@ -18,13 +22,25 @@ from tests.bronze.test_ingest_crafted import write_csv
 from tests.conftest import make_settings
 
 START = dt.date(2025, 3, 1)
+MODEL_TABLES = ("customers", "customers_history", "agents", "agents_history", "call_logs", "sm_complaints",
+                "web_complaints", "complaint_status_history", "orphaned_complaints")
+LAKE_TABLES = ("dq_issues", "customers", "agents", "call_logs", "sm_complaints", "web_complaints",
+               "complaint_status_history", "orphaned_complaints")
+# Columns naming the run that wrote a row: a re-run may rewrite them, nothing else.
+LAKE_RUN_COLUMNS = {"dq_issues": ("run_id", "run_date", "bronze_run_id")}
 
 
 @pytest.fixture(scope="module")
-def generated_run(tmp_path_factory, source_dsn, spark):
+def conformance_dsn(embedded_pg):
+    create_database(embedded_pg.url("postgres"), "coretelecoms_test_pipeline", drop_first=True)
+    return embedded_pg.url("coretelecoms_test_pipeline")
+
+
+@pytest.fixture(scope="module")
+def generated_run(tmp_path_factory, source_dsn, conformance_dsn, spark):
     """Three generated days, each published and run once, as `make demo` does."""
     root = tmp_path_factory.mktemp("pipeline_truth")
-    settings = make_settings(root, source_dsn)
+    settings = make_settings(root, source_dsn, **{"postgres.conformance_url": conformance_dsn})
     truth = generate(GeneratorConfig(start_date=START, days=3, scale=0.002, seed=11), root / "landing", source_dsn,
                      progress=lambda _: None)
     results = []
@@ -93,24 +109,83 @@ def test_duplicates_are_collapsed_and_accounted(spark, generated_run):
     assert collapsed == expected
 
 
-def test_rerunning_a_date_changes_nothing(spark, generated_run):
+def silver_rows(spark, settings, name, drop=()):
+    frame = spark.read.format("delta").load(spark_path(silver_table(settings, name)))
+    return sorted(map(tuple, frame.drop(*drop).collect()))
+
+
+def database_rows(dsn):
+    """Every model table's full contents (the audit table pipeline_runs aside)."""
+    contents = {}
+    with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
+        for table in MODEL_TABLES:
+            cursor.execute(sql.SQL("SELECT * FROM {} ORDER BY 1, 2, 3").format(sql.Identifier(table)))
+            contents[table] = cursor.fetchall()
+    return contents
+
+
+def query(dsn, statement, *params):
+    with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall()
+
+
+def test_true_orphans_stay_quarantined_and_late_customers_are_replayed(spark, generated_run, conformance_dsn):
     settings, truth, results = generated_run
-    table = spark_path(silver_table(settings, DQ_ISSUES))
-    before = spark.read.format("delta").load(table).drop("run_id", "run_date", "bronze_run_id")
-    before_rows = sorted(map(tuple, before.collect()))
+    quarantine = {(r[0], r[1]): r[2:] for r in query(
+        conformance_dsn, "SELECT channel, complaint_id, reason, status, resolved_date FROM orphaned_complaints")}
+    late_ids = {(c["source"], c["id"]) for late in truth["late_customers"] for c in late["complaints"]}
+    true_orphans = [o for o in truth["orphans"] if (o["source"], o["id"]) not in late_ids]
+    assert true_orphans
+    for orphan in true_orphans:
+        assert quarantine[(orphan["source"], orphan["id"])][:2] == (orphan["reason"], "open"), orphan
+    assert truth["late_customers"]
+    for late in truth["late_customers"]:
+        for complaint in late["complaints"]:
+            reason, status, resolved = quarantine[(complaint["source"], complaint["id"])]
+            assert (reason, status, resolved.isoformat()) == ("missing_customer", "resolved", late["arrives_on"])
+            key = ENTITIES[complaint["source"]].key
+            loaded = query(conformance_dsn, sql.SQL("SELECT customer_id FROM {} WHERE {} = %s").format(
+                sql.Identifier(complaint["source"]), sql.Identifier(key)), complaint["id"])
+            assert loaded == [(late["customer_id"],)]
+    ages = query(conformance_dsn, "SELECT max(times_seen) FROM orphaned_complaints WHERE status = 'open'")
+    assert ages[0][0] >= 1
+
+
+def test_every_lifecycle_transition_is_in_the_status_history(generated_run, conformance_dsn):
+    settings, truth, results = generated_run
+    history = {(r[0], r[1], r[2].isoformat()): r[3:] for r in query(
+        conformance_dsn, "SELECT channel, complaint_id, observed_run_date, resolution_status, agent_id FROM complaint_status_history")}
+    assert truth["transitions"]
+    for seen in truth["transitions"]:
+        assert history[(seen["source"], seen["id"], seen["date"])] == (seen["status"], int(seen["agent_id"])), seen
+    for channel in ("call_logs", "sm_complaints", "web_complaints"):
+        key = ENTITIES[channel].key
+        lacking = query(conformance_dsn, sql.SQL(
+            "SELECT count(*) FROM {} f LEFT JOIN customers c USING (customer_id) LEFT JOIN agents a USING (agent_id) "
+            "WHERE c.customer_id IS NULL OR a.agent_id IS NULL OR f.{} IS NULL").format(sql.Identifier(channel), sql.Identifier(key)))
+        assert lacking == [(0,)]
+
+
+def test_rerunning_a_date_changes_nothing(spark, generated_run, conformance_dsn):
+    settings, truth, results = generated_run
+    lake_before = {name: silver_rows(spark, settings, name, LAKE_RUN_COLUMNS.get(name, ())) for name in LAKE_TABLES}
+    database_before = database_rows(conformance_dsn)
     last = dt.date.fromisoformat(truth["dates"][-1])
     again = pipeline.run(settings, last, spark=spark, progress=lambda _: None)
     missing = {(m["source"], m["date"]) for m in truth["missing_inputs"]}
     for outcome in again.bronze:
         assert outcome.status == (NOT_READY if (outcome.source, last.isoformat()) in missing else UNCHANGED), outcome
-    after = spark.read.format("delta").load(table).drop("run_id", "run_date", "bronze_run_id")
-    assert sorted(map(tuple, after.collect())) == before_rows
+    assert {name: silver_rows(spark, settings, name, LAKE_RUN_COLUMNS.get(name, ())) for name in LAKE_TABLES} == lake_before
+    assert database_rows(conformance_dsn) == database_before
+    assert query(conformance_dsn, "SELECT count(*) FROM pipeline_runs WHERE run_date = %s", last) == [(2,)]
 
 
-def test_failing_critical_expectation_stops_the_run_before_silver(spark, tmp_path, landing, source_dsn):  # noqa: F811
+def test_failing_critical_expectation_stops_the_run_before_silver(spark, tmp_path, landing, source_dsn, conformance_dsn):  # noqa: F811
     """A call-log file whose every row lacks its customer is all rejected: the empty batch breaks a
     critical expectation, the run fails, and nothing beyond bronze is written."""
-    settings = make_settings(tmp_path, source_dsn)
+    settings = make_settings(tmp_path, source_dsn, **{"postgres.conformance_url": conformance_dsn})
+    runs_before = query(conformance_dsn, "SELECT count(*) FROM pipeline_runs WHERE status = 'failed'")[0][0]
     write_csv(landing / "call logs" / "call_logs_day_2025-06-01.csv",
               [CALLS[0]] + [[*row[:2], "", *row[3:]] for row in CALLS[1:]])
     with pytest.raises(CriticalExpectationFailed, match="expect_table_row_count_to_be_between"):
@@ -118,3 +193,4 @@ def test_failing_critical_expectation_stops_the_run_before_silver(spark, tmp_pat
     assert not (tmp_path / "lake" / "silver").exists()
     report = json.loads(next((tmp_path / "runs").rglob("*.json")).read_text())
     assert report["status"] == "failed" and "CriticalExpectationFailed" in report["error"]
+    assert query(conformance_dsn, "SELECT count(*) FROM pipeline_runs WHERE status = 'failed'")[0][0] == runs_before + 1
