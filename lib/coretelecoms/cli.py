@@ -94,14 +94,31 @@ def cmd_run(args) -> int:
     return result.exit_code
 
 
+def _reset_demo_state(settings) -> None:
+    """Each demo starts from an empty lake and conformance database, so its summary is the same every time."""
+    import shutil
+
+    from coretelecoms.platform.postgres import CONFORMANCE_DB, create_database, embedded_server
+
+    for folder in (settings.lake, settings.runs, str(settings.project_root / "var" / "data_docs")):
+        shutil.rmtree(folder, ignore_errors=True)
+    server = embedded_server(settings).start(progress=lambda line: print(f"  {line}"))
+    create_database(server.url("postgres"), CONFORMANCE_DB, drop_first=True)
+    print(f"0/2 reset the demo's lake ({settings.lake}) and conformance database")
+
+
 def cmd_demo(args) -> int:
     from coretelecoms import pipeline
     from coretelecoms.platform.spark import spark_session
     from coretelecoms.platform import storage
-    from coretelecoms.reporting.summary import bronze_summary, quality_summary
+    from coretelecoms.platform.postgres import conformance_url, mask_dsn
+    from coretelecoms.reporting.summary import bronze_summary, conformance_summary, quality_summary
     from coretelecoms.sources.generator import publish
 
     settings = _settings(args)
+    if not settings.uses_embedded_postgres or settings.lake.startswith("s3a://"):
+        raise SettingsError("the demo runs on the embedded default: a local lake and no postgres.conformance_url")
+    _reset_demo_state(settings)
     print(f"1/2 generating {args.days} day(s) of sources at scale {args.scale} into {settings.landing}")
     truth = _generate(settings, args.start_date, args.days, args.scale, args.seed)
     print("2/2 running the pipeline for each day")
@@ -118,6 +135,10 @@ def cmd_demo(args) -> int:
     print()
     print("silver quality: where every row went (in = clean + repaired + rejected + duplicates)")
     print(quality_summary(results))
+    print()
+    print("conformance database: complaints loaded and updated, quarantined orphans, replays, status transitions")
+    print(conformance_summary(results))
+    print(f"conformance database: {mask_dsn(conformance_url(settings))}  (psql \"$(.venv/bin/coretelecoms db url)\")")
     print(f"dq_issues: {storage.join(settings.lake, 'silver', 'dq_issues')}  "
           f"(coretelecoms sql \"SELECT entity, rule, count(*) FROM dq_issues GROUP BY 1, 2\")")
     return 0

@@ -1,7 +1,7 @@
 """Short, readable summaries of runs for the terminal."""
 from __future__ import annotations
 
-from coretelecoms.sources.catalog import SOURCES
+from coretelecoms.sources.catalog import COMPLAINTS, SOURCES
 
 
 def bronze_summary(settings, results, truth: dict | None = None) -> str:
@@ -59,4 +59,26 @@ def quality_summary(results) -> str:
     if docs:
         lines.append("")
         lines.append(f"Data Docs: {docs}")
+    return "\n".join(lines)
+
+
+def conformance_summary(results) -> str:
+    """Per day, complaints across the three channels as PostgreSQL received them."""
+    lines = [f"{'date':<12}{'loaded':>9}{'updated':>9}{'orphaned':>10}{'replayed':>10}{'rejected':>10}{'transitions':>13}"
+             f"{'customers +/~':>15}"]
+    for result in results:
+        conformance = result.conformance
+        if conformance is None or conformance.load is None:
+            lines.append(f"{result.run_date.isoformat():<12}  not loaded ({result.status})")
+            continue
+        load = conformance.load.as_dict()
+        facts = [load.get(channel, {"inserted": 0, "updated": 0}) for channel in COMPLAINTS]
+        history = load.get("complaint_status_history", {"inserted": 0})
+        customers = load.get("customers", {"inserted": 0, "updated": 0})
+        rejected = sum(result.quality[c].rejected_total for c in COMPLAINTS if c in result.quality)
+        lines.append(
+            f"{result.run_date.isoformat():<12}{sum(f['inserted'] for f in facts):>9,}{sum(f['updated'] for f in facts):>9,}"
+            f"{sum(conformance.orphaned.values()):>10,}{sum(conformance.replayed.values()):>10,}{rejected:>10,}"
+            f"{history['inserted']:>13,}{customers['inserted']:>8,}/{customers['updated']:<6,}"
+        )
     return "\n".join(lines)
