@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_ARGS ?= --days 3 --scale 0.01 --seed 7
 
-.PHONY: install jars demo test docs lint clean distclean bench-quality
+.PHONY: install jars demo test docs lint clean distclean bench-quality bench-conformance
 
 install: $(VENV)/.installed
 
@@ -34,6 +34,10 @@ docs: jars
 # Cleaning throughput on one day of scale-1 call logs (inputs cached under var/bench/).
 bench-quality: jars
 	$(BIN)/coretelecoms bench quality
+
+# A full scale-1 day, and the PostgreSQL load of its complaints next to a plain COPY.
+bench-conformance: jars
+	$(BIN)/coretelecoms bench conformance
 
 lint: install
 	$(BIN)/ruff check lib jobs tests

@@ -1,5 +1,7 @@
 """Benchmarks, measured side by side in one process (never timing asserts in tests).
 
+`conformance`: one full day at scale 1 (the initial dimension load included), then the PostgreSQL
+load of that day's complaints next to a plain COPY of the same rows.
 `quality`: the silver double pass on one day of scale-1 call logs (about 380,000 rows), next to the
 floor of reading the same bronze rows and writing them nowhere, and the Great Expectations run.
 Generated inputs and the bronze table are cached under var/bench/ so later runs only measure.
@@ -7,15 +9,23 @@ Generated inputs and the bronze table are cached under var/bench/ so later runs 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
+import shutil
 import time
 from pathlib import Path
+
+import psycopg2
+from psycopg2 import sql
 
 from pyspark.sql import DataFrame
 
 from coretelecoms.bronze.ingest import RunContext, bronze_table, ingest
+from coretelecoms.conformance.database import STAGING_COLUMNS
+from coretelecoms.conformance.load import RunLoad, load_run, write_staging
+from coretelecoms.conformance.stage import run_date_rows
 from coretelecoms.platform import storage
-from coretelecoms.platform.postgres import source_url
+from coretelecoms.platform.postgres import create_database, embedded_server, source_url
 from coretelecoms.platform.settings import Settings, load_settings
 from coretelecoms.platform.spark import spark_session
 from coretelecoms.quality.entities import ENTITIES
@@ -77,5 +87,82 @@ def quality(scale: float = 1.0, progress=print) -> dict:
     out = settings.project_root / "var" / "bench" / "quality.json"
     out.write_text(json.dumps(report, indent=2))
     progress(json.dumps(report, indent=2))
+    progress(f"written to {out}")
+    return report
+
+
+COMPLAINT_TABLES = ("call_logs", "sm_complaints", "web_complaints", "complaint_status_history")
+
+
+def _copy_floor(dsn: str, table: str) -> tuple[int, float]:
+    """A plain COPY of a table's rows into an empty table of the same columns (no keys, no checks)."""
+    with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
+        buffer = io.BytesIO()
+        cursor.copy_expert(sql.SQL("COPY {} TO STDOUT").format(sql.Identifier(table)).as_string(connection), buffer)
+        rows = cursor.rowcount
+        copy = sql.Identifier(f"bench_copy_{table}")
+        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(copy))
+        cursor.execute(sql.SQL("CREATE TABLE {} (LIKE {})").format(copy, sql.Identifier(table)))
+        connection.commit()
+        buffer.seek(0)
+        started = time.perf_counter()
+        cursor.copy_expert(sql.SQL("COPY {} FROM STDIN").format(copy).as_string(connection), buffer)
+        connection.commit()
+        return rows, time.perf_counter() - started
+
+
+def _empty_facts(dsn: str) -> None:
+    with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
+        cursor.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(sql.Identifier(t) for t in COMPLAINT_TABLES)))
+
+
+def conformance(scale: float = 1.0, progress=print) -> dict:
+    """One full day at `scale` (initial dimension load included), then the PostgreSQL load of that
+    day's complaints alone, timed next to a plain COPY of the same rows into empty tables."""
+    from coretelecoms import pipeline  # imported here: the pipeline imports every stage
+
+    base = bench_settings(scale)
+    landing = Path(base.landing)
+    if not (landing / "ground_truth.json").exists():
+        generate(GeneratorConfig(start_date=BENCH_DAY, days=1, scale=scale, seed=1), landing, source_url(base), progress)
+    server = embedded_server(base).start(progress=progress)
+    create_database(server.url("postgres"), "coretelecoms_bench", drop_first=True)
+    dsn = server.url("coretelecoms_bench")
+    shutil.rmtree(base.lake, ignore_errors=True)
+    settings = load_settings(overrides={"landing": base.landing, "lake": base.lake, "runs": base.runs,
+                                        "postgres.conformance_url": dsn, "postgres.source_url": source_url(base)})
+    spark = spark_session(settings, app_name="coretelecoms bench")
+    run_seconds, result = _timed(lambda: pipeline.run(settings, BENCH_DAY, spark=spark, progress=progress))
+    _empty_facts(dsn)
+    frames = run_date_rows(spark, settings, BENCH_DAY)
+    staged = {}
+    started = time.perf_counter()
+    for table in STAGING_COLUMNS:
+        frame = frames[table] if table in COMPLAINT_TABLES else spark.createDataFrame(
+            [], ", ".join(f"{name} {kind}" for name, kind in STAGING_COLUMNS[table]))
+        staged[table] = write_staging(frame.select(*[n for n, _ in STAGING_COLUMNS[table]]), table, dsn,
+                                      settings.jdbc.write_batch_size, settings.jdbc.write_partitions)
+    staging_seconds = time.perf_counter() - started
+    load_seconds, _ = _timed(lambda: load_run(dsn, RunLoad("bench-load", BENCH_DAY, "succeeded", dt.datetime.now(dt.timezone.utc))))
+    rows = sum(staged[t] for t in COMPLAINT_TABLES)
+    copies = {table: _copy_floor(dsn, table) for table in COMPLAINT_TABLES}
+    copy_seconds = sum(seconds for _, seconds in copies.values())
+    report = {
+        "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+        "scale": scale,
+        "full_day_run_seconds": round(run_seconds, 1),
+        "full_day_stage_seconds": result.timings,
+        "complaint_rows": {t: staged[t] for t in COMPLAINT_TABLES},
+        "postgres_load": {
+            "staging_jdbc_seconds": round(staging_seconds, 2),
+            "transaction_seconds": round(load_seconds, 2),
+            "rows_per_second": round(rows / (staging_seconds + load_seconds)),
+        },
+        "copy_floor": {"seconds": round(copy_seconds, 2), "rows_per_second": round(rows / copy_seconds)},
+        "load_to_copy_ratio": round((staging_seconds + load_seconds) / copy_seconds, 2),
+    }
+    out = settings.project_root / "var" / "bench" / "conformance.json"
+    out.write_text(json.dumps(report, indent=2, default=str))
+    progress(json.dumps(report, indent=2, default=str))
     progress(f"written to {out}")
     return report

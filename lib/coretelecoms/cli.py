@@ -174,7 +174,7 @@ def cmd_sql(args) -> int:
 def cmd_bench(args) -> int:
     from coretelecoms import bench
 
-    bench.quality(scale=args.scale)
+    getattr(bench, args.part)(scale=args.scale)
     return 0
 
 
@@ -216,7 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     sql.set_defaults(func=cmd_sql)
 
     bench = commands.add_parser("bench", help="measure the pipeline (results under var/bench/)")
-    bench.add_argument("part", choices=("quality",), help="quality: the silver double pass on one day of call logs")
+    bench.add_argument("part", choices=("quality", "conformance"),
+                       help="quality: the silver double pass on one day of call logs; "
+                            "conformance: a full day, and the PostgreSQL load next to a plain COPY")
     bench.add_argument("--scale", type=float, default=1.0)
     bench.set_defaults(func=cmd_bench)
 

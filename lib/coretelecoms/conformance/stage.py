@@ -125,7 +125,7 @@ def _staging_frame(frame: DataFrame, table: str) -> DataFrame:
     return frame.select(*[name for name, _ in STAGING_COLUMNS[table]])
 
 
-def _run_date_rows(spark: SparkSession, settings: Settings, run_date: dt.date) -> dict[str, DataFrame]:
+def run_date_rows(spark: SparkSession, settings: Settings, run_date: dt.date) -> dict[str, DataFrame]:
     """What the lake holds for the run date, shaped like the staging tables."""
     day = F.lit(run_date)
     frames = {}
@@ -152,7 +152,7 @@ def _run_date_rows(spark: SparkSession, settings: Settings, run_date: dt.date) -
 
 def load_postgres(spark: SparkSession, settings: Settings, dsn: str, run: RunLoad, result: ConformanceResult) -> None:
     """Stage the run date's rows over JDBC, then one transaction upserts everything and the audit row."""
-    frames = _run_date_rows(spark, settings, run.run_date)
+    frames = run_date_rows(spark, settings, run.run_date)
     for table in STAGING_COLUMNS:
         frame = frames.get(table)
         if frame is None:  # nothing of this kind yet: the staging table is still emptied
