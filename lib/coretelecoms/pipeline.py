@@ -17,7 +17,13 @@ from coretelecoms.platform.postgres import conformance_url
 from coretelecoms.platform.settings import Settings
 from coretelecoms.platform.spark import spark_session
 from coretelecoms.quality.expectations import build_data_docs
-from coretelecoms.quality.stage import check_batches, data_docs_dir, validation_results_dir, write_issues
+from coretelecoms.quality.stage import (
+    check_batches,
+    data_docs_dir,
+    mark_dimensions_processed,
+    validation_results_dir,
+    write_issues,
+)
 from coretelecoms.quality.transform import Accounting
 from coretelecoms.sources.catalog import complaint_inputs, dimension_inputs
 
@@ -97,6 +103,7 @@ def run(
                     started = time.monotonic()
                     result.conformance = merge_silver(spark, settings, result.run_id, run_date, checked, progress)
                     result.timings["conformance_lake"] = round(time.monotonic() - started, 3)
+                mark_dimensions_processed(settings, checked)
             finally:
                 checked.release()
             started = time.monotonic()

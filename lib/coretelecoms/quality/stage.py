@@ -122,8 +122,14 @@ def write_issues(spark: SparkSession, settings: Settings, result: QualityResult)
             writer.mode("overwrite").option("replaceWhere", predicate).save(table)
         else:
             writer.mode("append").partitionBy("entity").save(table)
+
+
+def mark_dimensions_processed(settings: Settings, result: QualityResult) -> None:
+    """Record which dimension versions reached silver; called once the run's last lake write is done,
+    so a run killed before it processes the same versions again."""
+    for entity, source_input in result.inputs.items():
         if entity in DIMENSIONS:
-            storage.write_json(_watermark(settings, entity), {"checksum": source_input.checksum, "run_id": batch.run_id})
+            storage.write_json(_watermark(settings, entity), {"checksum": source_input.checksum, "run_id": result.batches[entity].run_id})
 
 
 def register_lake_tables(spark: SparkSession, settings: Settings) -> list[str]:
