@@ -103,7 +103,7 @@ def run(
                     started = time.monotonic()
                     result.conformance = merge_silver(spark, settings, result.run_id, run_date, checked, progress)
                     result.timings["conformance_lake"] = round(time.monotonic() - started, 3)
-                mark_dimensions_processed(settings, checked)
+                    mark_dimensions_processed(settings, checked)  # only once their versions are merged
             finally:
                 checked.release()
             started = time.monotonic()
