@@ -70,7 +70,7 @@ def new_run_id(run_date: dt.date) -> str:
 def run(
     settings: Settings,
     run_date: dt.date,
-    stages: tuple[str, ...] = STAGES,  # bronze alone, or bronze and silver
+    stages: tuple[str, ...] = STAGES,  # a prefix of STAGES (see stages_up_to)
     spark: SparkSession | None = None,
     progress=print,
 ) -> RunResult:
