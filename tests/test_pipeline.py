@@ -16,6 +16,7 @@ from coretelecoms.platform.storage import spark_path
 from coretelecoms.quality.entities import ENTITIES
 from coretelecoms.quality.expectations import CriticalExpectationFailed
 from coretelecoms.quality.stage import DQ_ISSUES, silver_table
+from coretelecoms.reporting.summary import expected_rows
 from coretelecoms.sources.generator import GeneratorConfig, generate, publish
 from tests.bronze.test_ingest_crafted import CALLS, landing  # noqa: F401  (fixture)
 from tests.bronze.test_ingest_crafted import write_csv
@@ -48,14 +49,6 @@ def generated_run(tmp_path_factory, source_dsn, conformance_dsn, spark):
         publish(Path(settings.landing), dt.date.fromisoformat(day))
         results.append(pipeline.run(settings, dt.date.fromisoformat(day), spark=spark, progress=lambda _: None))
     return settings, truth, results
-
-
-def expected_rows(truth, source, day):
-    if source == "agents":
-        return truth["counts"]["agents"]
-    if source == "customers":
-        return truth["counts"]["customers"][max(v for v in truth["counts"]["customers"] if v <= day)]
-    return truth["counts"][source][day]
 
 
 def test_bronze_counts_equal_the_ground_truth(generated_run):

@@ -14,7 +14,7 @@ def bronze_summary(settings, results, truth: dict | None = None) -> str:
             outcome = by_source.get(source)
             if outcome is None:
                 continue
-            expected = _expected_rows(truth, source, result.run_date.isoformat()) if truth else None
+            expected = expected_rows(truth, source, result.run_date.isoformat()) if truth else None
             rows = outcome.rows
             if expected is None and outcome.status == "not_ready":
                 check, rows_text = "not ready (expected)", "-"
@@ -33,7 +33,8 @@ def bronze_summary(settings, results, truth: dict | None = None) -> str:
     return "\n".join(lines)
 
 
-def _expected_rows(truth: dict, source: str, day: str) -> int | None:
+def expected_rows(truth: dict, source: str, day: str) -> int | None:
+    """Rows the generator wrote for a source's input read on `day` (the customers file current then)."""
     counts = truth["counts"]
     if source == "agents":
         return counts["agents"]
