@@ -7,9 +7,10 @@ import shutil
 import subprocess
 import sys
 
+from py4j.java_gateway import JavaClass
 from pyspark.sql import SparkSession
 
-from coretelecoms.platform.jars import cached_jars
+from coretelecoms.platform.jars import MissingJarsError, cached_jars
 from coretelecoms.platform.settings import Settings
 
 DELTA_CONF = {
@@ -58,7 +59,20 @@ def spark_session(settings: Settings, app_name: str = "coretelecoms") -> SparkSe
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
+    if settings.platform == "local":
+        _require_delta_classes(spark)
     return spark
+
+
+def _require_delta_classes(spark: SparkSession) -> None:
+    """Under a local spark-submit the JVM starts before our `spark.jars`: the jars must be on its
+    command line, and without them Delta would fail later with an obscure py4j error."""
+    if not isinstance(spark._jvm.io.delta.tables.DeltaTable, JavaClass):  # a JavaPackage when not loadable
+        jars = ",".join(str(path) for path in cached_jars())
+        raise MissingJarsError(
+            "the Delta classes are not on the driver's classpath. Under spark-submit, pass the cached jars: "
+            f"spark-submit --jars {jars} jobs/run_pipeline.py ..."
+        )
 
 
 def _local_conf(settings: Settings) -> dict[str, str]:
