@@ -22,7 +22,7 @@ from pyspark.sql import DataFrame
 
 from coretelecoms.bronze.ingest import RunContext, bronze_table, ingest
 from coretelecoms.conformance.database import STAGING_COLUMNS
-from coretelecoms.conformance.load import RunLoad, load_run, write_staging
+from coretelecoms.conformance.load import RunLoad, empty_staging, load_run, write_staging
 from coretelecoms.conformance.stage import run_date_rows
 from coretelecoms.platform import storage
 from coretelecoms.platform.postgres import create_database, embedded_server, source_url
@@ -138,10 +138,8 @@ def conformance(scale: float = 1.0, progress=print) -> dict:
     staged = {}
     started = time.perf_counter()
     for table in STAGING_COLUMNS:
-        frame = frames[table] if table in COMPLAINT_TABLES else spark.createDataFrame(
-            [], ", ".join(f"{name} {kind}" for name, kind in STAGING_COLUMNS[table]))
-        staged[table] = write_staging(frame.select(*[n for n, _ in STAGING_COLUMNS[table]]), table, dsn,
-                                      settings.jdbc.write_batch_size, settings.jdbc.write_partitions)
+        frame = frames[table] if table in COMPLAINT_TABLES else empty_staging(spark, table)
+        staged[table] = write_staging(frame, table, dsn, settings.jdbc.write_batch_size, settings.jdbc.write_partitions)
     staging_seconds = time.perf_counter() - started
     load_seconds, _ = _timed(lambda: load_run(dsn, RunLoad("bench-load", BENCH_DAY, "succeeded", dt.datetime.now(dt.timezone.utc))))
     rows = sum(staged[t] for t in COMPLAINT_TABLES)

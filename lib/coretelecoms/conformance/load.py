@@ -16,7 +16,7 @@ import psycopg2
 from psycopg2 import errors, sql
 from psycopg2.extensions import cursor as Cursor
 from psycopg2.extras import Json
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from coretelecoms.conformance.database import STAGING_COLUMNS
@@ -55,6 +55,11 @@ def write_staging(frame: DataFrame, table: str, dsn: str, batch_size: int, parti
     )
     # Counting what landed costs PostgreSQL one scan; counting the frame would recompute its lineage.
     return _count_staged(dsn, table)
+
+
+def empty_staging(spark: SparkSession, table: str) -> DataFrame:
+    """No rows, shaped like `staging.<table>`: writing it empties that table for this run."""
+    return spark.createDataFrame([], ", ".join(f"{name} {kind}" for name, kind in _staging_columns(table)))
 
 
 def _staging_columns(table: str) -> tuple[tuple[str, str], ...]:

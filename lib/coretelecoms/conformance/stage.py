@@ -20,7 +20,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from coretelecoms.conformance.database import STAGING_COLUMNS
-from coretelecoms.conformance.load import LoadCounts, RunLoad, load_run, write_staging
+from coretelecoms.conformance.load import LoadCounts, RunLoad, empty_staging, load_run, write_staging
 from coretelecoms.conformance.merge import (
     ROW_HASH,
     STATUS_HISTORY,
@@ -121,10 +121,6 @@ def merge_silver(spark: SparkSession, settings: Settings, run_id: str, run_date:
     return result
 
 
-def _staging_frame(frame: DataFrame, table: str) -> DataFrame:
-    return frame.select(*[name for name, _ in STAGING_COLUMNS[table]])
-
-
 def run_date_rows(spark: SparkSession, settings: Settings, run_date: dt.date) -> dict[str, DataFrame]:
     """What the lake holds for the run date, shaped like the staging tables."""
     day = F.lit(run_date)
@@ -154,9 +150,6 @@ def load_postgres(spark: SparkSession, settings: Settings, dsn: str, run: RunLoa
     """Stage the run date's rows over JDBC, then one transaction upserts everything and the audit row."""
     frames = run_date_rows(spark, settings, run.run_date)
     for table in STAGING_COLUMNS:
-        frame = frames.get(table)
-        if frame is None:  # nothing of this kind yet: the staging table is still emptied
-            frame = spark.createDataFrame([], ", ".join(f"{name} {kind}" for name, kind in STAGING_COLUMNS[table]))
-        result.staged[table] = write_staging(
-            _staging_frame(frame, table), table, dsn, settings.jdbc.write_batch_size, settings.jdbc.write_partitions)
+        frame = frames[table] if table in frames else empty_staging(spark, table)  # none yet: still emptied
+        result.staged[table] = write_staging(frame, table, dsn, settings.jdbc.write_batch_size, settings.jdbc.write_partitions)
     result.load = load_run(dsn, run)
