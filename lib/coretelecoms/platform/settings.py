@@ -56,6 +56,16 @@ class AgentsSettings:
 
 
 @dataclass(frozen=True)
+class GoldSettings:
+    sla_days: int  # a complaint resolved within this many days of its request met the SLA
+
+
+@dataclass(frozen=True)
+class NotificationSettings:
+    on_success: bool  # failures are always notified when a webhook is configured
+
+
+@dataclass(frozen=True)
 class Settings:
     env: str
     platform: str
@@ -66,6 +76,8 @@ class Settings:
     postgres: PostgresSettings
     jdbc: JdbcSettings
     agents: AgentsSettings
+    gold: GoldSettings
+    notifications: NotificationSettings
     project_root: Path
 
     @property
@@ -197,6 +209,8 @@ def _build(raw: dict, env: str, source: str, project_root: Path) -> Settings:
     postgres = top.section("postgres")
     jdbc = top.section("jdbc")
     agents = top.section("agents")
+    gold = top.section("gold")
+    notifications = top.section("notifications")
     landing = _location(top, "landing", project_root)
     lake = _location(top, "lake", project_root)
     agents_reader = agents.text("reader", required=True, choices=AGENT_READERS)
@@ -234,5 +248,7 @@ def _build(raw: dict, env: str, source: str, project_root: Path) -> Settings:
             api_endpoint=agents.text("api_endpoint"),
             service_account_file=agents.text("service_account_file"),
         ),
+        gold=GoldSettings(sla_days=gold.integer("sla_days", minimum=0)),
+        notifications=NotificationSettings(on_success=notifications.flag("on_success")),
         project_root=project_root,
     )
