@@ -1,0 +1,240 @@
+"""A run report as one self-contained HTML page with small inline SVG charts.
+
+No JavaScript, external CSS or fonts: the page opens the same from S3, a local disk or a headless browser.
+It is written next to the run's JSON report, which it links as `<run_id>.json`.
+"""
+from __future__ import annotations
+
+import statistics
+from html import escape
+
+from coretelecoms.reporting.notify import key_numbers, mask_personal_data, run_duration
+
+# A quarantine rate is a spike above this multiple of the earlier runs' median and above the floor:
+# below half a percent a few late customers double the rate without meaning anything.
+SPIKE_FACTOR, SPIKE_FLOOR = 2.0, 0.005
+BADGE_COLOURS = {"succeeded": "#2e7d32", "not_ready": "#b26a00", "failed": "#c62828"}
+BAR, TODAY, ALERT = "#5b7db1", "#e08a1e", "#c62828"
+
+STYLE = """
+body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:2em;color:#222;max-width:1100px}
+h1{font-size:1.5em;margin-bottom:.2em} h2{font-size:1.1em;margin-top:1.6em;border-bottom:1px solid #ddd}
+.badge{color:#fff;padding:.15em .6em;border-radius:.8em;font-size:.85em;vertical-align:middle}
+.muted{color:#666} pre.error{background:#fdecea;padding:.8em;white-space:pre-wrap}
+.kpis{display:flex;flex-wrap:wrap;gap:.8em} .kpi{border:1px solid #ddd;border-radius:6px;padding:.5em .9em}
+.kpi b{display:block;font-size:1.3em} .charts{display:flex;flex-wrap:wrap;gap:1.5em}
+table{border-collapse:collapse;margin:.5em 0} th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left}
+td.n{text-align:right;font-variant-numeric:tabular-nums} .spike{color:#c62828;font-weight:bold}
+svg text{font-size:11px;fill:#222} svg text.title{font-size:12px;font-weight:bold}
+"""
+
+
+def render_html(report: dict, recent: list[dict]) -> str:
+    """The whole page for one run; `recent` are earlier reports of the same lake (oldest first) for trends."""
+    earlier = recent_reports(recent, report["run_date"])
+    sections = [_header(report), _key_numbers(report, earlier), _charts(report, earlier), _bronze_table(report),
+                *_quality_tables(report), *_orphan_tables(report), _transitions_table(report),
+                _postgres_table(report), _links(report)]
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<title>Run {escape(report["run_date"])} · {escape(report["status"])}</title><style>{STYLE}</style></head>'
+            f'<body>\n' + "\n".join(s for s in sections if s) + "\n</body></html>\n")
+
+
+def recent_reports(reports: list[dict], run_date: str, limit: int = 14) -> list[dict]:
+    """The latest report of each run date before `run_date`, oldest first, for at most `limit` dates."""
+    latest = {}
+    for report in reports:  # oldest first: a later attempt at the same date replaces an earlier one
+        date = report.get("run_date")
+        if date and date < run_date:
+            latest[date] = report
+    dates = sorted(latest)
+    return [latest[date] for date in dates[max(len(dates) - limit, 0):]]
+
+
+def is_quarantine_spike(today: float, earlier: list[float]) -> bool:
+    return bool(earlier) and today > SPIKE_FLOOR and today > SPIKE_FACTOR * statistics.median(earlier)
+
+
+def _header(report: dict) -> str:
+    status = report["status"]
+    badge = f'<span class="badge" style="background:{BADGE_COLOURS.get(status, "#666")}">{escape(status)}</span>'
+    meta = [f"run {report['run_id']}"]
+    if report.get("stages"):
+        meta.append("stages " + ", ".join(map(str, report["stages"])))
+    meta += [f"{label} {report[key]}" for label, key in (("started", "started_at"), ("finished", "finished_at")) if report.get(key)]
+    duration = run_duration(report)
+    if duration:
+        meta.append(f"took {duration}")
+    html = (f'<h1>CoreTelecoms run {escape(report["run_date"])} {badge}</h1>'
+            f'<p class="muted">{escape(" · ".join(meta))}</p>')
+    if status == "failed":
+        html += (f'<p>Failed at stage <b>{escape(report.get("failed_stage") or "unknown")}</b></p>'
+                 f'<pre class="error">{escape(mask_personal_data(str(report.get("error") or "no error recorded")))}</pre>')
+    return html
+
+
+def _key_numbers(report: dict, earlier: list[dict]) -> str:
+    numbers = key_numbers(report)
+    kpis = [f'<div class="kpi"><b>{value:,}</b>{escape(name)}</div>' for name, value in numbers.items()]
+    rate = report.get("quarantine_rate")
+    if _is_number(rate):
+        kpis.append(f'<div class="kpi"><b>{rate:.2%}</b>quarantine rate</div>')
+        rates = _rates(earlier)
+        if is_quarantine_spike(rate, rates):
+            kpis.append(f'<div class="kpi spike"><b>spike</b>over {SPIKE_FACTOR:g}× the median '
+                        f'{statistics.median(rates):.2%} of the last {len(rates)} runs</div>')
+    return '<h2>Key numbers</h2><div class="kpis">' + "".join(kpis) + "</div>"
+
+
+def _charts(report: dict, earlier: list[dict]) -> str:
+    timings = [(stage, s) for stage, s in (report.get("timings_seconds") or {}).items() if _is_number(s)]
+    sources = [(o.get("source", "?"), o["rows"]) for o in report.get("bronze") or [] if _is_number(o.get("rows"))]
+    ages = [(f"{bucket} days", n) for bucket, n in ((report.get("orphans") or {}).get("open_age_days") or {}).items()
+            if _is_number(n)]
+    rules = sorted(((f"{entity}: {rule}", n) for entity, counts in (report.get("dq_rules") or {}).items()
+                    for rule, n in (counts or {}).items() if _is_number(n)), key=lambda item: -item[1])[:10]
+    charts = [bar_chart("Seconds per stage", timings, lambda s: f"{s:,.1f} s"),
+              bar_chart("Bronze rows per source", sources),
+              quarantine_trend(report, earlier),
+              bar_chart("Open orphans by age", ages),
+              bar_chart("Data-quality issues by rule (top 10)", rules)]
+    charts = [chart for chart in charts if chart]
+    return '<h2>Charts</h2><div class="charts">' + "".join(charts) + "</div>" if charts else ""
+
+
+def bar_chart(title: str, items: list[tuple[str, float]], label=lambda n: f"{n:,}") -> str:
+    """Horizontal bars with each value printed after its bar; '' when there is nothing to draw."""
+    if not items:
+        return ""
+    top = max(value for _, value in items) or 1
+    names_width, bars_width, row = 170, 190, 20
+    parts = [f'<text class="title" x="0" y="13">{escape(title)}</text>']
+    for i, (name, value) in enumerate(items):
+        y, length = 24 + i * row, max(value, 0) / top * bars_width
+        parts.append(f'<text x="{names_width - 6}" y="{y + 12}" text-anchor="end">{escape(_short(name))}</text>'
+                     f'<rect x="{names_width}" y="{y + 2}" width="{length:.1f}" height="{row - 6}" fill="{BAR}"/>'
+                     f'<text x="{names_width + length + 4:.1f}" y="{y + 12}">{escape(label(value))}</text>')
+    return _svg(title, names_width + bars_width + 70, 30 + row * len(items), parts)
+
+
+def quarantine_trend(report: dict, earlier: list[dict]) -> str:
+    """Bars of the quarantine rate per run date, today's in its own colour, the earlier median dashed."""
+    today = report.get("quarantine_rate")
+    if not _is_number(today):
+        return ""
+    points = [(r["run_date"], r["quarantine_rate"]) for r in earlier if _is_number(r.get("quarantine_rate"))]
+    rates = [rate for _, rate in points]
+    spike = is_quarantine_spike(today, rates)
+    points.append((report["run_date"], today))
+    median = statistics.median(rates) if rates else None
+    top = max([rate for _, rate in points] + [median or 0]) or 1
+    left, step, base, plot = 10, 34, 150, 100  # bars grow up from y=base, at most `plot` high
+    title = "Quarantine rate per run (today highlighted)"
+    parts = [f'<text class="title" x="0" y="13">{escape(title)}</text>']
+    if median is not None:  # drawn first so that bars and their labels sit on top of it
+        y = base - median / top * plot
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + step * len(points)}" y2="{y:.1f}" stroke="#444" '
+                     f'stroke-dasharray="4 3"/><text x="{left + step * len(points) + 4}" y="{y + 4:.1f}">'
+                     f'median {median:.2%}</text>')
+    for i, (date, rate) in enumerate(points):
+        x, height, is_today = left + i * step, rate / top * plot, i == len(points) - 1
+        colour = (ALERT if spike else TODAY) if is_today else BAR
+        middle = x + (step - 8) / 2
+        parts.append(f'<rect x="{x}" y="{base - height:.1f}" width="{step - 8}" height="{height:.1f}" fill="{colour}"/>'
+                     f'<text x="{middle}" y="{base - height - 4:.1f}" text-anchor="middle" font-size="9">{rate:.2%}</text>'
+                     f'<text x="{middle}" y="{base + 13}" text-anchor="middle" font-size="9">{escape(str(date)[5:])}</text>')
+        if is_today and spike:
+            parts.append(f'<text class="spike" x="{middle}" y="{base - height - 16:.1f}" text-anchor="middle" '
+                         f'fill="{ALERT}">▲ spike</text>')
+    width = left + step * len(points) + 110
+    return _svg(title, max(width, 300), base + 20, parts)
+
+
+def _svg(title: str, width: float, height: float, parts: list[str]) -> str:
+    return (f'<svg width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
+            f'aria-label="{escape(title)}"><title>{escape(title)}</title>' + "".join(parts) + "</svg>")
+
+
+def _bronze_table(report: dict) -> str:
+    rows = [[o.get("source"), o.get("source_date"), o.get("status"), _count(o.get("rows")), _count(o.get("size")),
+             _count(o.get("seconds")), mask_personal_data(str(o.get("message") or ""))] for o in report.get("bronze") or []]
+    return _table("Bronze", ["source", "source date", "status", "rows", "bytes", "seconds", "message"], rows)
+
+
+def _quality_tables(report: dict) -> list[str]:
+    quality = report.get("quality") or {}
+    entities = [[e, *(_count(q.get(k)) for k in ("rows_in", "clean", "repaired", "rejected_total", "collapsed", "kept"))]
+                for e, q in quality.items()]
+    rates = []
+    for entity, counts in (report.get("dq_rules") or {}).items():
+        rows_in = (quality.get(entity) or {}).get("rows_in")
+        rates += [[entity, rule, _count(n), f"{n / rows_in:.2%}" if _is_number(rows_in) and rows_in and _is_number(n) else "–"]
+                  for rule, n in sorted((counts or {}).items())]
+    return [_table("Silver per entity", ["entity", "rows in", "clean", "repaired", "rejected", "duplicates", "kept"], entities),
+            _table("Data-quality issues by rule", ["entity", "rule", "records", "rate of rows in"], rates)]
+
+
+def _orphan_tables(report: dict) -> list[str]:
+    orphans = report.get("orphans") or {}
+    new, replayed, still_open = (orphans.get(k) or {} for k in ("new", "replayed", "open"))
+    channels = list(dict.fromkeys([*new, *replayed, *still_open]))
+    oldest = orphans.get("oldest_open_days")
+    ages = [[bucket, _count(n)] for bucket, n in (orphans.get("open_age_days") or {}).items()]
+    return [_table("Orphaned complaints", ["channel", "new", "replayed", "open"],
+                   [[c, _count(new.get(c)), _count(replayed.get(c)), _count(still_open.get(c))] for c in channels]),
+            _table("Open orphans by age" + (f" (oldest {oldest} days)" if _is_number(oldest) else ""),
+                   ["age (days)", "complaints"], ages)]
+
+
+def _transitions_table(report: dict) -> str:
+    rows = [[t, _count(n)] for t, n in (report.get("transitions") or {}).items()]
+    return _table("Status transitions", ["transition", "complaints"], rows)
+
+
+def _postgres_table(report: dict) -> str:
+    rows = [[table, _count((c or {}).get("inserted")), _count((c or {}).get("updated"))]
+            for table, c in (report.get("postgres_load") or {}).items()]
+    return _table("PostgreSQL load", ["table", "inserted", "updated"], rows)
+
+
+def _table(title: str, headers: list[str], rows: list[list]) -> str:
+    """A titled table, right-aligned where a cell is a count; '' without rows. Every cell is escaped here."""
+    if not rows:
+        return ""
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(_cell(value) for value in row) + "</tr>" for row in rows)
+    return f"<h2>{escape(title)}</h2><table><tr>{head}</tr>{body}</table>"
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    numeric = text.replace(",", "").replace(".", "").replace("%", "").isdigit()
+    return f'<td class="n">{escape(text)}</td>' if numeric else f"<td>{escape(text)}</td>"
+
+
+def _links(report: dict) -> str:
+    links = [(f"{report['run_id']}.json", "Run report (JSON)")]
+    if report.get("data_docs"):
+        links.append((str(report["data_docs"]), "Data Docs"))
+    links += [(str(path), f"Validation: {entity}") for entity, path in (report.get("validations") or {}).items() if path]
+    items = "".join(f'<li><a href="{escape(href)}">{escape(text)}</a> <span class="muted">{escape(href)}</span></li>'
+                    for href, text in links)
+    return f"<h2>Links</h2><ul>{items}</ul>"
+
+
+def _rates(reports: list[dict]) -> list[float]:
+    return [r["quarantine_rate"] for r in reports if _is_number(r.get("quarantine_rate"))]
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _count(value) -> str:
+    if not _is_number(value):
+        return "–"
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
+
+
+def _short(name: str, limit: int = 26) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "…"

@@ -1,0 +1,144 @@
+"""The HTML run report: content, charts, escaping, masking, the quarantine spike, well-formedness."""
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+
+from coretelecoms.reporting.html import recent_reports, render_html
+
+VOID = {"meta", "br", "hr", "img", "input", "link"}
+FULL = {
+    "run_id": "2025-06-02_20261127T031500Z_ab12", "run_date": "2025-06-02",
+    "stages": ["bronze", "silver", "conformance", "gold"], "status": "succeeded", "error": "", "failed_stage": "",
+    "started_at": "2026-11-27T03:15:00+00:00", "finished_at": "2026-11-27T03:16:28+00:00",
+    "timings_seconds": {"bronze": 12.3, "silver": 40.1, "conformance_lake": 20.0, "gold": 5.2,
+                        "conformance_postgres": 8.0, "data_docs": 3.1},
+    "bronze": [
+        {"source": "call_logs", "location": "s3://landing/call logs/call_logs_day_2025-06-02.csv",
+         "source_date": "2025-06-02", "status": "ingested", "rows": 3800, "size": 123, "checksum": "abc",
+         "table": "bronze.call_logs", "seconds": 1.2, "message": ""},
+        {"source": "web_complaints", "location": "web_form_request_2025_06_02", "source_date": "2025-06-02",
+         "status": "ingested", "rows": 700, "size": 99, "seconds": 0.8, "message": ""},
+        {"source": "customers", "location": "customers/customers_dataset.csv", "source_date": "2025-06-01",
+         "status": "unchanged", "rows": 1200, "size": 5000, "seconds": 0.3, "message": "already in bronze"},
+        {"source": "sm_complaints", "location": "x", "source_date": "2025-06-02", "status": "not_ready",
+         "rows": None, "size": None, "seconds": 0.1, "message": "not there yet"},
+    ],
+    "quality": {
+        "call_logs": {"entity": "call_logs", "rows_in": 3800, "clean": 3780, "repaired": 10,
+                      "rejected": {"call_id: missing": 3}, "collapsed": 7, "warnings": 0, "unknown_columns": [],
+                      "kept": 3790, "rejected_total": 3},
+        "customers": {"entity": "customers", "rows_in": 1200, "kept": 1200, "rejected_total": 0},
+    },
+    "dq_rules": {"call_logs": {"invalid_enum": 4, "bad_timestamp": 3}, "customers": {"bad_email": 12}},
+    "orphans": {"new": {"call_logs": 12, "sm_complaints": 0, "web_complaints": 3},
+                "replayed": {"call_logs": 4, "sm_complaints": 0, "web_complaints": 1},
+                "open": {"call_logs": 30, "sm_complaints": 1, "web_complaints": 8},
+                "open_age_days": {"0-1": 10, "2-7": 20, "8-30": 9, ">30": 0}, "oldest_open_days": 6},
+    "quarantine_rate": 0.0041,
+    "transitions": {"(new) -> Backlog": 800, "Backlog -> In-Progress": 20, "In-Progress -> Resolved": 15},
+    "validations": {"call_logs": "var/lake/_validations/call_logs.json"},
+    "data_docs": "var/lake/_data_docs/index.html",
+    "postgres_load": {"call_logs": {"inserted": 3000, "updated": 20}},
+}
+FAILED = {"run_id": "2025-06-03_x", "run_date": "2025-06-03", "status": "failed",
+          "error": "ValueError: <script>alert(1)</script> bad email jane.doe@example.com"}
+
+
+class Nesting(HTMLParser):
+    """Checks that every element opened is closed, in order, and counts the svg elements."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[str] = []
+        self.svgs = 0
+
+    def handle_starttag(self, tag, attrs):
+        self.svgs += tag == "svg"
+        if tag not in VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.open and self.open[-1] == tag, f"</{tag}> closes <{self.open[-1] if self.open else None}>"
+        self.open.pop()
+
+
+def well_formed(page: str) -> Nesting:
+    parser = Nesting()
+    parser.feed(page)
+    parser.close()
+    assert parser.open == []
+    return parser
+
+
+def earlier_runs(rates: list[float]) -> list[dict]:
+    return [{"run_id": f"r{day}", "run_date": f"2025-05-{day:02d}", "status": "succeeded", "quarantine_rate": rate}
+            for day, rate in enumerate(rates, start=25)]
+
+
+def test_a_full_report_has_its_numbers_tables_charts_and_links():
+    page = render_html(FULL, earlier_runs([0.004, 0.005, 0.003]))
+
+    assert well_formed(page).svgs == page.count("<svg") == 5
+    for expected in ("succeeded", FULL["run_id"], "<b>4,500</b>rows landed", "<b>4,990</b>rows kept", "0.41%", "took 1m 28s",
+                     "Seconds per stage", "conformance_postgres", "Bronze rows per source", "Quarantine rate per run",
+                     "Open orphans by age", "customers: bad_email", "(new) -&gt; Backlog", "In-Progress -&gt; Resolved",
+                     'href="2025-06-02_20261127T031500Z_ab12.json"', 'href="var/lake/_data_docs/index.html"'):
+        assert expected in page, expected
+    assert "<td>call_logs</td><td>invalid_enum</td><td class=\"n\">4</td><td class=\"n\">0.11%</td>" in page
+    assert "<script" not in page and "<link" not in page and "src=" not in page
+
+
+def test_a_minimal_failed_report_is_escaped_and_masked():
+    page = render_html(FAILED, [])
+
+    well_formed(page)
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "jane.doe@example.com" not in page and "j***@***.com" in page
+    assert "failed" in page and "Failed at stage <b>unknown</b>" in page
+    assert page.count("<svg") == 0
+
+
+@pytest.mark.parametrize("report", [
+    {"run_id": "r", "run_date": "2025-06-02", "status": "not_ready",
+     "bronze": [{"source": "call_logs", "status": "not_ready", "rows": None}], "timings_seconds": {"bronze": 1.0}},
+    {"run_id": "r", "run_date": "2025-06-02", "status": "failed", "failed_stage": "silver", "error": None,
+     "quality": None, "orphans": {"new": None, "open_age_days": None}, "dq_rules": {"calls": None},
+     "transitions": {}, "validations": None, "postgres_load": {"calls": None}, "quarantine_rate": None},
+    {"run_id": "r", "run_date": "2025-06-02", "status": "succeeded", "quarantine_rate": 0.0,
+     "dq_rules": {"calls": {"bad": 3}}, "quality": {"calls": {"rows_in": 0}}},
+])
+def test_partial_reports_render(report):
+    well_formed(render_html(report, earlier_runs([0.0, 0.0]) + [{"run_id": "x", "run_date": "2025-05-30", "status": "failed"}]))
+
+
+def spike_marked(today: float, earlier: list[float]) -> bool:
+    page = render_html({**FULL, "quarantine_rate": today}, earlier_runs(earlier))
+    well_formed(page)
+    return 'class="spike"' in page
+
+
+def test_a_quarantine_rate_five_times_the_median_is_a_spike():
+    assert spike_marked(0.02, [0.003, 0.004, 0.004, 0.005, 0.004])
+
+
+def test_a_quarantine_rate_equal_to_the_median_is_not_a_spike():
+    assert not spike_marked(0.004, [0.003, 0.004, 0.004, 0.005, 0.004])
+
+
+def test_a_tiny_quarantine_rate_is_not_a_spike_even_when_it_jumps():
+    assert not spike_marked(0.0025, [0.0005] * 5)
+
+
+def test_recent_reports_keep_the_latest_attempt_of_each_earlier_date():
+    reports = [
+        {"run_id": "a1", "run_date": "2025-05-30"}, {"run_id": "b1", "run_date": "2025-05-31"},
+        {"run_id": "a2", "run_date": "2025-05-30"}, {"run_id": "c1", "run_date": "2025-06-01"},
+        {"run_id": "today-1", "run_date": "2025-06-02"}, {"run_id": "later", "run_date": "2025-06-05"},
+    ]
+
+    assert [r["run_id"] for r in recent_reports(reports, "2025-06-02")] == ["a2", "b1", "c1"]
+    assert [r["run_id"] for r in recent_reports(reports, "2025-06-02", limit=2)] == ["b1", "c1"]
+    assert recent_reports(reports, "2025-06-02", limit=0) == []
+    assert recent_reports([], "2025-06-02") == []
