@@ -18,7 +18,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import psycopg2
 from psycopg2 import sql
@@ -190,22 +190,43 @@ def create_database(admin_url: str, database: str, drop_first: bool = False) -> 
         connection.close()
 
 
+def drop_database(admin_url: str, database: str) -> None:
+    connection = psycopg2.connect(admin_url)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(database)))
+    finally:
+        connection.close()
+
+
 def embedded_server(settings: Settings) -> EmbeddedPostgres:
     return EmbeddedPostgres(Path(settings.postgres.embedded_dir))
 
 
 def conformance_url(settings: Settings) -> str:
-    """The conformance database DSN: the configured one, or the embedded server's (started if needed)."""
+    """The conformance database DSN: from its secret, the configured one, or the embedded server's
+    (started if needed)."""
+    if settings.postgres.secret_id:
+        return _dsn_from_secret(settings, settings.postgres.secret_id, "postgres.secret_id")
     if settings.postgres.conformance_url:
         return settings.postgres.conformance_url
     return embedded_server(settings).start(progress=lambda _: None).url(CONFORMANCE_DB)
 
 
 def source_url(settings: Settings) -> str:
-    """The web-forms source database DSN (configured, or a database on the embedded server)."""
+    """The web-forms source database DSN (from its secret, configured, or a database on the embedded server)."""
+    if settings.postgres.source_secret_id:
+        return _dsn_from_secret(settings, settings.postgres.source_secret_id, "postgres.source_secret_id")
     if settings.postgres.source_url:
         return settings.postgres.source_url
     return embedded_server(settings).start(progress=lambda _: None).url(SOURCE_DB)
+
+
+def _dsn_from_secret(settings: Settings, secret_id: str, setting: str) -> str:
+    from coretelecoms.platform.secrets import postgres_dsn  # boto3 only where a secret is used
+
+    return postgres_dsn(settings, secret_id, setting)
 
 
 def jdbc_options(dsn: str) -> dict[str, str]:
@@ -216,10 +237,10 @@ def jdbc_options(dsn: str) -> dict[str, str]:
     options = {
         "url": f"jdbc:postgresql://{parts.hostname}:{parts.port or 5432}{parts.path}",
         "driver": "org.postgresql.Driver",
-        "user": parts.username or "",
+        "user": unquote(parts.username or ""),  # a DSN percent-encodes them; JDBC takes them verbatim
     }
     if parts.password:
-        options["password"] = parts.password
+        options["password"] = unquote(parts.password)
     if parts.query:
         options["url"] += "?" + parts.query
     return options

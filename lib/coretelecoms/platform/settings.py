@@ -2,11 +2,13 @@
 
 An override is `CORETELECOMS__<SECTION>__<KEY>` (double underscores between levels), for example
 `CORETELECOMS__POSTGRES__CONFORMANCE_URL` or `CORETELECOMS__LAKE`. Secrets are only ever taken from
-the environment (or AWS Secrets Manager in the cloud), never from the files.
+the environment (or AWS Secrets Manager in the cloud), never from the files: the files name secrets
+by id (`postgres.secret_id`, `postgres.source_secret_id`, `agents.service_account_secret_id`).
 """
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,8 @@ import yaml
 ENV_PREFIX = "CORETELECOMS__"
 PLATFORMS = ("local", "emr", "glue")
 AGENT_READERS = ("csv", "sheets")
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+")
+ENDPOINT = re.compile(r"https?://[^/\s]+/?")
 
 
 class SettingsError(ValueError):
@@ -35,6 +39,8 @@ class PostgresSettings:
     conformance_url: str
     source_url: str
     embedded_dir: str
+    secret_id: str  # Secrets Manager id of the conformance DB's RDS-shaped secret; wins over conformance_url
+    source_secret_id: str  # the same for the web-forms source database; wins over source_url
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,21 @@ class AgentsSettings:
     worksheet: str
     api_endpoint: str
     service_account_file: str
+    service_account_secret_id: str  # Secrets Manager id of the service-account key JSON; wins over the file
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    endpoint: str  # empty: AWS; else an S3-compatible server, addressed path-style, SSL per its scheme
+    region: str  # empty: the SDK's own resolution (AWS_REGION, the platform's metadata)
+    landing_role_arn: str  # role assumed for the landing (source) bucket; empty: the default credentials
+    lake_role_arn: str  # role assumed for the lake and runs buckets; empty: the default credentials
+
+
+@dataclass(frozen=True)
+class SecretsManagerSettings:
+    endpoint: str  # empty: AWS
+    region: str  # empty: the SDK's own resolution
 
 
 @dataclass(frozen=True)
@@ -63,6 +84,8 @@ class GoldSettings:
 @dataclass(frozen=True)
 class NotificationSettings:
     on_success: bool  # failures are always notified when a webhook is configured
+    slack_webhook_secret_id: str  # Secrets Manager id of the webhook URL; else CORETELECOMS_SLACK_WEBHOOK_URL
+    cloudwatch_namespace: str  # where run metrics go (reporting/metrics.py); empty: not published
 
 
 @dataclass(frozen=True)
@@ -78,11 +101,45 @@ class Settings:
     agents: AgentsSettings
     gold: GoldSettings
     notifications: NotificationSettings
+    data_docs: str  # the Great Expectations Data Docs site: a folder or s3a:// URI
+    s3: S3Settings
+    secrets_manager: SecretsManagerSettings
     project_root: Path
 
     @property
     def uses_embedded_postgres(self) -> bool:
-        return not self.postgres.conformance_url
+        return not (self.postgres.conformance_url or self.postgres.secret_id)
+
+    def s3_bucket_roles(self) -> dict[str, str]:
+        """{bucket: role ARN ('' for the default credentials)} of every s3a location."""
+        return s3_bucket_roles(self.landing, self.lake, self.runs, self.data_docs, self.s3)
+
+
+def bucket_of(location: str) -> str:
+    """The bucket of an s3a:// location."""
+    return location[len("s3a://"):].split("/", 1)[0]
+
+
+def s3_bucket_roles(landing: str, lake: str, runs: str, data_docs: str, s3: S3Settings) -> dict[str, str]:
+    """Credentials are chosen per bucket (by S3A and by boto3 alike), so two locations in one bucket
+    must use the same role. The pipeline's outputs (lake, runs, data_docs) use the lake's."""
+    roles: dict[str, tuple[str, str]] = {}  # bucket -> (role, the setting that chose it)
+    for name, location, role_key in (
+        ("landing", landing, "landing_role_arn"),
+        ("lake", lake, "lake_role_arn"),
+        ("runs", runs, "lake_role_arn"),
+        ("data_docs", data_docs, "lake_role_arn"),
+    ):
+        if not location.startswith("s3a://"):
+            continue
+        bucket, role = bucket_of(location), getattr(s3, role_key)
+        chosen, chosen_by = roles.setdefault(bucket, (role, role_key))
+        if chosen != role:
+            raise SettingsError(
+                f"setting '{name}' is in bucket '{bucket}' whose role is set by 's3.{chosen_by}', but "
+                f"'s3.{role_key}' differs: credentials are chosen per bucket, so use one bucket per role or one role"
+            )
+    return {bucket: role for bucket, (role, _) in roles.items()}
 
 
 def find_conf_dir(start: Path | None = None) -> Path:
@@ -175,6 +232,22 @@ class _Reader:
             raise SettingsError(f"{self.source}: setting '{self._key(key)}' must be at least {minimum}, got {number}")
         return number
 
+    def one_of(self, *keys: str, reason: str) -> str:
+        """The first of `keys` that is set; an error naming them all when none is."""
+        for key in keys:
+            value = self.text(key)
+            if value:
+                return value
+        env_name = ENV_PREFIX + self._key(keys[0]).upper().replace(".", "__")
+        names = " or ".join(f"'{self._key(key)}'" for key in keys)
+        raise SettingsError(f"{self.source}: setting {names} is required {reason} (set it there or in {env_name})")
+
+    def matching(self, key: str, pattern: re.Pattern, example: str) -> str:
+        value = self.text(key)
+        if value and not pattern.fullmatch(value):
+            raise SettingsError(f"{self.source}: setting '{self._key(key)}' is '{value}', expected the form {example}")
+        return value.rstrip("/")
+
     def flag(self, key: str) -> bool:
         value = self._get(key)
         if isinstance(value, bool):
@@ -211,12 +284,23 @@ def _build(raw: dict, env: str, source: str, project_root: Path) -> Settings:
     agents = top.section("agents")
     gold = top.section("gold")
     notifications = top.section("notifications")
+    s3 = _s3_settings(top.section("s3"))
+    secrets_manager = top.section("secrets_manager")
     landing = _location(top, "landing", project_root)
     lake = _location(top, "lake", project_root)
+    runs = _location(top, "runs", project_root, required=False) or f"{lake}/_runs"
+    data_docs = _location(top, "data_docs", project_root, required=False) or f"{lake}/_data_docs"
+    s3_bucket_roles(landing, lake, runs, data_docs, s3)  # fails now, naming the keys, when a bucket has two roles
     agents_reader = agents.text("reader", required=True, choices=AGENT_READERS)
     conformance_url = postgres.text("conformance_url")
-    if platform != "local" and not conformance_url:
-        postgres.text("conformance_url", required=True)  # the embedded server is for local runs only
+    secret_id = postgres.text("secret_id")
+    external = bool(conformance_url or secret_id)
+    if platform != "local" and not external:  # the embedded server is for local runs only
+        postgres.one_of("secret_id", "conformance_url", reason=f"on {platform}")
+    source_secret_id = postgres.text("source_secret_id")
+    source_url = postgres.text("source_url")
+    if external and not source_secret_id:
+        source_url = postgres.one_of("source_secret_id", "source_url", reason="with an external conformance database")
     return Settings(
         env=env,
         platform=platform,
@@ -228,11 +312,14 @@ def _build(raw: dict, env: str, source: str, project_root: Path) -> Settings:
         ),
         landing=landing,
         lake=lake,
-        runs=_location(top, "runs", project_root, required=False) or f"{lake}/_runs",
+        runs=runs,
+        data_docs=data_docs,
         postgres=PostgresSettings(
             conformance_url=conformance_url,
-            source_url=postgres.text("source_url", required=bool(conformance_url)),
-            embedded_dir=_location(postgres, "embedded_dir", project_root, required=not conformance_url),
+            source_url=source_url,
+            embedded_dir=_location(postgres, "embedded_dir", project_root, required=not external),
+            secret_id=secret_id,
+            source_secret_id=source_secret_id,
         ),
         jdbc=JdbcSettings(
             read_partitions=jdbc.integer("read_partitions"),
@@ -247,8 +334,28 @@ def _build(raw: dict, env: str, source: str, project_root: Path) -> Settings:
             worksheet=agents.text("worksheet", required=agents_reader == "sheets"),
             api_endpoint=agents.text("api_endpoint"),
             service_account_file=agents.text("service_account_file"),
+            service_account_secret_id=agents.text("service_account_secret_id"),
         ),
         gold=GoldSettings(sla_days=gold.integer("sla_days", minimum=0)),
-        notifications=NotificationSettings(on_success=notifications.flag("on_success")),
+        notifications=NotificationSettings(
+            on_success=notifications.flag("on_success"),
+            slack_webhook_secret_id=notifications.text("slack_webhook_secret_id"),
+            cloudwatch_namespace=notifications.text("cloudwatch_namespace"),
+        ),
+        s3=s3,
+        secrets_manager=SecretsManagerSettings(
+            endpoint=secrets_manager.matching("endpoint", ENDPOINT, "http(s)://host:port"),
+            region=secrets_manager.text("region"),
+        ),
         project_root=project_root,
+    )
+
+
+def _s3_settings(s3: _Reader) -> S3Settings:
+    role_form = "arn:aws:iam::<12-digit account>:role/<name>"
+    return S3Settings(
+        endpoint=s3.matching("endpoint", ENDPOINT, "http(s)://host:port"),
+        region=s3.text("region"),
+        landing_role_arn=s3.matching("landing_role_arn", ROLE_ARN, role_form),
+        lake_role_arn=s3.matching("lake_role_arn", ROLE_ARN, role_form),
     )

@@ -1,4 +1,14 @@
-"""The only place that creates Spark sessions: local (our cached jars), EMR and Glue (the platform's)."""
+"""The only place that creates Spark sessions: local (our cached jars), EMR and Glue (the platform's).
+
+S3 access is configured per bucket (`fs.s3a.bucket.<bucket>.*`): the landing bucket and the lake bucket
+may each assume their own role (S3A's AssumedRoleCredentialProvider, with the SDK's default chain as the
+credentials that assume it), and an endpoint override sends them to an S3-compatible server. Options of
+one bucket touch no other, so `configure_s3` can add a run's buckets to a session that is already
+running and shared (the test suite's); `spark_session` applies them at creation as well. Hadoop caches
+one filesystem per bucket, so a bucket's options must not change once the process has used it. EMR and
+Glue bring their own S3 connector and credentials (the instance or job role): there only what the
+settings ask for (endpoint, region, roles) is set.
+"""
 from __future__ import annotations
 
 import os
@@ -10,6 +20,7 @@ import sys
 from py4j.java_gateway import JavaClass
 from pyspark.sql import SparkSession
 
+from coretelecoms.platform import storage
 from coretelecoms.platform.jars import MissingJarsError, cached_jars
 from coretelecoms.platform.settings import Settings
 
@@ -25,6 +36,12 @@ COMMON_CONF = {
     "spark.sql.sources.partitionOverwriteMode": "dynamic",
     "spark.databricks.delta.schema.autoMerge.enabled": "false",
 }
+
+
+ASSUMED_ROLE_PROVIDER = "org.apache.hadoop.fs.s3a.auth.AssumedRoleCredentialProvider"
+# The AWS SDK's own chain (environment, Java system properties, profile, container and instance role):
+# what boto3's default chain is on the Python side.
+SDK_DEFAULT_CHAIN = "com.amazonaws.auth.DefaultAWSCredentialsProviderChain"
 
 
 class JavaNotFoundError(RuntimeError):
@@ -55,13 +72,65 @@ def spark_session(settings: Settings, app_name: str = "coretelecoms") -> SparkSe
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # workers need this venv's pandas/pyarrow
         conf.update(_local_conf(settings))
         builder = builder.master(settings.spark.master)
+    # At creation too, so that executors started with this configuration have them from the start.
+    conf.update({f"spark.hadoop.{key}": value for key, value in s3a_bucket_options(settings).items()})
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")
     if settings.platform == "local":
         _require_delta_classes(spark)
+    configure_s3(spark, settings)  # getOrCreate may have returned a session created with other settings
     return spark
+
+
+def configure_s3(spark: SparkSession, settings: Settings) -> None:
+    """Reach the buckets of the settings' s3a locations, from Spark (S3A) and from Python (storage)."""
+    hadoop_conf = spark.sparkContext._jsc.hadoopConfiguration()
+    for key, value in s3a_bucket_options(settings).items():
+        hadoop_conf.set(key, value)
+    storage.use_s3_settings(settings)
+
+
+def s3a_bucket_options(settings: Settings) -> dict[str, str]:
+    """Hadoop options `fs.s3a.bucket.<bucket>.*` for every bucket of the settings' s3a locations."""
+    options = {}
+    for bucket, role_arn in settings.s3_bucket_roles().items():
+        bucket_options = {**_s3a_endpoint_options(settings), **_s3a_credential_options(settings, role_arn)}
+        options.update({f"fs.s3a.bucket.{bucket}.{key}": value for key, value in bucket_options.items()})
+    return options
+
+
+def _s3a_endpoint_options(settings: Settings) -> dict[str, str]:
+    s3 = settings.s3
+    options = {"endpoint.region": s3.region} if s3.region else {}
+    if s3.endpoint:
+        options.update({
+            "endpoint": s3.endpoint,
+            "path.style.access": "true",  # a bucket name as a host name needs DNS a private server lacks
+            "connection.ssl.enabled": str(s3.endpoint.startswith("https://")).lower(),
+        })
+    return options
+
+
+def _s3a_credential_options(settings: Settings, role_arn: str) -> dict[str, str]:
+    s3 = settings.s3
+    if not role_arn:
+        # S3A's own default list lacks the SDK chain's profile and system-property sources; the
+        # platforms' connectors have their own credentials, which are left alone.
+        return {"aws.credentials.provider": SDK_DEFAULT_CHAIN} if settings.platform == "local" else {}
+    options = {
+        "aws.credentials.provider": ASSUMED_ROLE_PROVIDER,
+        "assumed.role.arn": role_arn,
+        "assumed.role.credentials.provider": SDK_DEFAULT_CHAIN,  # what assumes the role
+    }
+    # STS where the role is used: the override's server, else the region's own endpoint. S3A wants
+    # both or neither of endpoint and signing region; an S3-compatible server takes any region.
+    sts_endpoint = s3.endpoint or (f"sts.{s3.region}.amazonaws.com" if s3.region else "")
+    if sts_endpoint:
+        options["assumed.role.sts.endpoint"] = sts_endpoint
+        options["assumed.role.sts.endpoint.region"] = s3.region or "us-east-1"
+    return options
 
 
 def _require_delta_classes(spark: SparkSession) -> None:

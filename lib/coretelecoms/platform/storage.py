@@ -2,6 +2,12 @@
 
 Spark reads and writes the data itself; this module handles what Spark does not: existence checks,
 size and checksum of an input, and the JSON manifests and reports.
+
+S3 credentials are chosen by bucket, as S3A does with its per-bucket options: `use_s3_settings`
+records, for each bucket of a Settings' locations, the role and endpoint to reach it with, and every
+function here picks the boto3 client of the location's bucket (`platform.aws`: one session per
+role). Callers keep passing plain location strings. A bucket never recorded is reached with the
+default credentials on AWS.
 """
 from __future__ import annotations
 
@@ -11,7 +17,25 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from coretelecoms.platform.settings import Settings
+
 CHUNK = 8 << 20
+
+
+@dataclass(frozen=True)
+class BucketAccess:
+    role_arn: str = ""  # empty: the default credentials
+    endpoint: str = ""  # empty: AWS
+    region: str = ""
+
+
+_ACCESS_BY_BUCKET: dict[str, BucketAccess] = {}  # process-wide, like the Hadoop configuration
+
+
+def use_s3_settings(settings: Settings) -> None:
+    """Reach the buckets of these settings' s3a locations with their roles and endpoint from now on."""
+    for bucket, role_arn in settings.s3_bucket_roles().items():
+        _ACCESS_BY_BUCKET[bucket] = BucketAccess(role_arn, settings.s3.endpoint, settings.s3.region)
 
 
 def is_s3(location: str) -> bool:
@@ -33,10 +57,11 @@ def _bucket_key(location: str) -> tuple[str, str]:
     return bucket, key
 
 
-def _s3():
-    import boto3  # only where S3 is used
+def _s3(bucket: str):
+    from coretelecoms.platform import aws  # boto3 only where S3 is used
 
-    return boto3.client("s3")
+    access = _ACCESS_BY_BUCKET.get(bucket, BucketAccess())
+    return aws.client("s3", access.role_arn, access.endpoint, access.region)
 
 
 def exists(location: str) -> bool:
@@ -46,7 +71,7 @@ def exists(location: str) -> bool:
 
     bucket, key = _bucket_key(location)
     try:
-        _s3().head_object(Bucket=bucket, Key=key)
+        _s3(bucket).head_object(Bucket=bucket, Key=key)
         return True
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
@@ -66,7 +91,7 @@ def fingerprint(location: str) -> Fingerprint:
     size = 0
     if is_s3(location):
         bucket, key = _bucket_key(location)
-        stream = _s3().get_object(Bucket=bucket, Key=key)["Body"]
+        stream = _s3(bucket).get_object(Bucket=bucket, Key=key)["Body"]
         for block in iter(lambda: stream.read(CHUNK), b""):
             digest.update(block)
             size += len(block)
@@ -79,20 +104,42 @@ def fingerprint(location: str) -> Fingerprint:
 
 
 def write_json(location: str, document: dict) -> None:
-    body = json.dumps(document, indent=2, sort_keys=True, default=str)
+    write_text(location, json.dumps(document, indent=2, sort_keys=True, default=str), "application/json")
+
+
+def write_text(location: str, body: str, content_type: str = "text/html; charset=utf-8") -> None:
+    write_bytes(location, body.encode(), content_type)
+
+
+def write_bytes(location: str, body: bytes, content_type: str = "application/octet-stream") -> None:
     if is_s3(location):
         bucket, key = _bucket_key(location)
-        _s3().put_object(Bucket=bucket, Key=key, Body=body.encode(), ContentType="application/json")
+        _s3(bucket).put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
         return
     path = Path(location)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(path.suffix + ".partial")
-    partial.write_text(body)
-    os.replace(partial, path)  # readers never see half a manifest
+    partial.write_bytes(body)
+    os.replace(partial, path)  # readers never see half a manifest or report
+
+
+def read_bytes(location: str) -> bytes:
+    if is_s3(location):
+        bucket, key = _bucket_key(location)
+        return _s3(bucket).get_object(Bucket=bucket, Key=key)["Body"].read()
+    return Path(location).read_bytes()
+
+
+def list_files(folder: str, suffix: str = "") -> list[str]:
+    """Locations of the files below `folder` (recursively) whose names end with `suffix`, sorted."""
+    if is_s3(folder):
+        bucket, prefix = _bucket_key(folder.rstrip("/") + "/")
+        pages = _s3(bucket).get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        keys = [item["Key"] for page in pages for item in page.get("Contents", [])]
+        return sorted(f"s3a://{bucket}/{key}" for key in keys if key.endswith(suffix))
+    root = Path(folder)
+    return sorted(str(path) for path in root.rglob(f"*{suffix}") if path.is_file()) if root.is_dir() else []
 
 
 def read_json(location: str) -> dict:
-    if is_s3(location):
-        bucket, key = _bucket_key(location)
-        return json.loads(_s3().get_object(Bucket=bucket, Key=key)["Body"].read())
-    return json.loads(Path(location).read_text())
+    return json.loads(read_bytes(location))

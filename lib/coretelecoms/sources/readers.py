@@ -23,6 +23,7 @@ from coretelecoms.platform.settings import Settings
 from coretelecoms.sources.catalog import CUSTOMERS, SourceInput
 
 ROW = "_source_row"
+SHEETS_KEY_VARIABLE = "CORETELECOMS_SHEETS_SERVICE_ACCOUNT_JSON"
 _POSITION_BITS = 33  # monotonically_increasing_id: partition id above bit 33, position below
 
 
@@ -183,13 +184,27 @@ def read_web_forms_table(spark: SparkSession, settings: Settings, source_input: 
     return RawBatch(source_input, frame, raw_columns, probe.size, probe.checksum)
 
 
-def _agents_sheet_values(settings: Settings) -> list[list[str]]:
-    from coretelecoms.sources.sheets import load_service_account_info, read_worksheet
+def _sheets_service_account_info(settings: Settings) -> dict:
+    """The Sheets key: its secret when agents.service_account_secret_id is set, else the key file or
+    the CORETELECOMS_SHEETS_SERVICE_ACCOUNT_JSON variable."""
+    from coretelecoms.platform.secrets import secret_string
+    from coretelecoms.sources.sheets import SheetsError, load_service_account_info
 
-    info = load_service_account_info(
-        key_file=settings.agents.service_account_file or None,
-        key_json=os.environ.get("CORETELECOMS_SHEETS_SERVICE_ACCOUNT_JSON"),
-    )
+    secret_id, setting = settings.agents.service_account_secret_id, "agents.service_account_secret_id"
+    if secret_id:
+        return load_service_account_info(key_json=secret_string(settings, secret_id, setting),
+                                         key_json_source=f"secret '{secret_id}' (setting {setting})")
+    key_file, key_json = settings.agents.service_account_file or None, os.environ.get(SHEETS_KEY_VARIABLE)
+    if key_file is None and key_json is None:
+        raise SheetsError(f"no service-account key to read the agents sheet: set {setting} (a Secrets Manager id), "
+                          f"agents.service_account_file, or {SHEETS_KEY_VARIABLE}")
+    return load_service_account_info(key_file=key_file, key_json=key_json)
+
+
+def _agents_sheet_values(settings: Settings) -> list[list[str]]:
+    from coretelecoms.sources.sheets import read_worksheet
+
+    info = _sheets_service_account_info(settings)
     return read_worksheet(
         settings.agents.spreadsheet_id, settings.agents.worksheet, info, api_endpoint=settings.agents.api_endpoint or None
     )

@@ -34,11 +34,13 @@ class SheetsError(RuntimeError):
     """Reading a worksheet failed; the message says what was read, where, and how to fix it."""
 
 
-def load_service_account_info(key_file: str | None = None, key_json: str | None = None) -> dict:
-    """The service-account key as a dict, from exactly one of a JSON key file or a JSON string."""
+def load_service_account_info(key_file: str | None = None, key_json: str | None = None,
+                              key_json_source: str = "the JSON key string") -> dict:
+    """The service-account key as a dict, from exactly one of a JSON key file or a JSON string
+    (`key_json_source` says where the string came from, for error messages)."""
     if (key_file is None) == (key_json is None):
         raise SheetsError("pass exactly one of key_file or key_json to load a service-account key")
-    source = f"key file {key_file}" if key_file is not None else "the JSON key string"
+    source = f"key file {key_file}" if key_file is not None else key_json_source
     text = _read_key_file(key_file) if key_file is not None else key_json
     try:
         info = json.loads(text)
