@@ -1,8 +1,7 @@
-"""The whole pipeline (bronze and silver quality) on generated data, checked against its ground truth."""
+"""The whole pipeline on generated data (fixture `generated_run`), checked against its ground truth."""
 import datetime as dt
 import json
 from collections import Counter
-from pathlib import Path
 
 import psycopg2
 import pytest
@@ -11,44 +10,23 @@ from pyspark.sql import functions as F
 
 from coretelecoms import pipeline
 from coretelecoms.bronze.ingest import INGESTED, NOT_READY, REPLACED, UNCHANGED
-from coretelecoms.platform.postgres import create_database
 from coretelecoms.platform.storage import spark_path
 from coretelecoms.quality.entities import ENTITIES
 from coretelecoms.quality.expectations import CriticalExpectationFailed
+from coretelecoms.gold.stage import gold_table
 from coretelecoms.quality.stage import DQ_ISSUES, silver_table
 from coretelecoms.reporting.summary import expected_rows
-from coretelecoms.sources.generator import GeneratorConfig, generate, publish
 from tests.bronze.test_ingest_crafted import CALLS, landing  # noqa: F401  (fixture)
 from tests.bronze.test_ingest_crafted import write_csv
 from tests.conftest import make_settings
 
-START = dt.date(2025, 3, 1)
 MODEL_TABLES = ("customers", "customers_history", "agents", "agents_history", "call_logs", "sm_complaints",
-                "web_complaints", "complaint_status_history", "orphaned_complaints")
+                "web_complaints", "complaint_status_history", "orphaned_complaints", "complaint_lifecycle")
 LAKE_TABLES = ("dq_issues", "customers", "agents", "call_logs", "sm_complaints", "web_complaints",
                "complaint_status_history", "orphaned_complaints")
+GOLD_TABLES = ("complaint_lifecycle", "complaints")
 # Columns naming the run that wrote a row: a re-run may rewrite them, nothing else.
 LAKE_RUN_COLUMNS = {"dq_issues": ("run_id", "run_date", "bronze_run_id")}
-
-
-@pytest.fixture(scope="module")
-def conformance_dsn(embedded_pg):
-    create_database(embedded_pg.url("postgres"), "coretelecoms_test_pipeline", drop_first=True)
-    return embedded_pg.url("coretelecoms_test_pipeline")
-
-
-@pytest.fixture(scope="module")
-def generated_run(tmp_path_factory, source_dsn, conformance_dsn, spark):
-    """Three generated days, each published and run once, as `make demo` does."""
-    root = tmp_path_factory.mktemp("pipeline_truth")
-    settings = make_settings(root, source_dsn, **{"postgres.conformance_url": conformance_dsn})
-    truth = generate(GeneratorConfig(start_date=START, days=3, scale=0.002, seed=11), root / "landing", source_dsn,
-                     progress=lambda _: None)
-    results = []
-    for day in truth["dates"]:
-        publish(Path(settings.landing), dt.date.fromisoformat(day))
-        results.append(pipeline.run(settings, dt.date.fromisoformat(day), spark=spark, progress=lambda _: None))
-    return settings, truth, results
 
 
 def test_bronze_counts_equal_the_ground_truth(generated_run):
@@ -107,6 +85,10 @@ def silver_rows(spark, settings, name, drop=()):
     return sorted(map(tuple, frame.drop(*drop).collect()))
 
 
+def gold_rows(spark, settings, name):
+    return sorted(map(tuple, spark.read.format("delta").load(spark_path(gold_table(settings, name))).collect()))
+
+
 def database_rows(dsn):
     """Every model table's full contents (the audit table pipeline_runs aside)."""
     contents = {}
@@ -163,6 +145,7 @@ def test_every_lifecycle_transition_is_in_the_status_history(generated_run, conf
 def test_rerunning_a_date_changes_nothing(spark, generated_run, conformance_dsn):
     settings, truth, results = generated_run
     lake_before = {name: silver_rows(spark, settings, name, LAKE_RUN_COLUMNS.get(name, ())) for name in LAKE_TABLES}
+    gold_before = {name: gold_rows(spark, settings, name) for name in GOLD_TABLES}
     database_before = database_rows(conformance_dsn)
     last = dt.date.fromisoformat(truth["dates"][-1])
     again = pipeline.run(settings, last, spark=spark, progress=lambda _: None)
@@ -170,6 +153,7 @@ def test_rerunning_a_date_changes_nothing(spark, generated_run, conformance_dsn)
     for outcome in again.bronze:
         assert outcome.status == (NOT_READY if (outcome.source, last.isoformat()) in missing else UNCHANGED), outcome
     assert {name: silver_rows(spark, settings, name, LAKE_RUN_COLUMNS.get(name, ())) for name in LAKE_TABLES} == lake_before
+    assert {name: gold_rows(spark, settings, name) for name in GOLD_TABLES} == gold_before
     assert database_rows(conformance_dsn) == database_before
     assert query(conformance_dsn, "SELECT count(*) FROM pipeline_runs WHERE run_date = %s", last) == [(2,)]
 

@@ -192,12 +192,13 @@ MERGES = (
         kept=("first_seen_date",),
     ),
     Merge("complaint_status_history", ("channel", "complaint_id", "observed_run_date"), changed=(), from_run=()),
+    Merge("complaint_lifecycle", ("channel", "complaint_id"), newer="last_observed_run_date"),
 )
 
 # Foreign key name -> (column, parent table keyed by that column); names as in 0002_facts.sql.
 FOREIGN_KEYS = {
     f"{fact}_{role}_fk": (column, parent)
-    for fact in ("call_logs", "sm_complaints", "web_complaints")
+    for fact in ("call_logs", "sm_complaints", "web_complaints", "complaint_lifecycle")
     for role, column, parent in (("customer", "customer_id", "customers"), ("agent", "agent_id", "agents"))
 }
 
@@ -362,7 +363,7 @@ def _foreign_key_error(cursor, table: str, violation: errors.ForeignKeyViolation
             f"loading {table} broke foreign key {constraint}: {violation}", table, constraint, []
         )
     column, parent = FOREIGN_KEYS[constraint]
-    key = next(merge.key[0] for merge in MERGES if merge.table == table)
+    key = next(merge.key[-1] for merge in MERGES if merge.table == table)  # the complaint id
     cursor.execute(
         sql.SQL(
             "SELECT staged.{key}, staged.{column}, count(*) OVER () FROM {source} AS staged"
