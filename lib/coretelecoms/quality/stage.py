@@ -6,8 +6,11 @@ expectation stops the run with nothing beyond bronze changed.
 from __future__ import annotations
 
 import datetime as dt
+import mimetypes
+import tempfile
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
@@ -18,11 +21,14 @@ from coretelecoms.bronze.ingest import INGESTED, REPLACED, UNCHANGED, IngestOutc
 from coretelecoms.platform import storage
 from coretelecoms.platform.settings import Settings
 from coretelecoms.quality.entities import ENTITIES
-from coretelecoms.quality.expectations import ValidationOutcome, require_critical, validate
+from coretelecoms.quality.expectations import ValidationOutcome, build_data_docs, require_critical, validate
 from coretelecoms.quality.transform import Accounting, EntityBatch, transform_batch
 from coretelecoms.sources.catalog import DIMENSIONS
 
 DQ_ISSUES = "dq_issues"
+# Problematic records are kept a year. Deleting the rows here keeps the table consistent; the lake
+# bucket's lifecycle rule (infra/s3.tf) then expires the files Delta no longer references.
+DQ_ISSUES_KEPT_DAYS = 365
 
 
 @dataclass
@@ -49,8 +55,23 @@ def validation_results_dir(settings: Settings) -> str:
     return storage.join(settings.lake, "_quality", "validations")
 
 
-def data_docs_dir(settings: Settings) -> str:
-    return str(settings.project_root / "var" / "data_docs")
+def publish_data_docs(settings: Settings) -> str:
+    """Build the Data Docs site from every kept validation result into `settings.data_docs`; return
+    its index.html. GX builds on a local disk: results and site on S3 go through a scratch folder."""
+    results, site = validation_results_dir(settings), settings.data_docs
+    if not storage.is_s3(results) and not storage.is_s3(site):
+        return build_data_docs(results, site)
+    with tempfile.TemporaryDirectory() as scratch:
+        local_results, local_site = Path(scratch, "results"), Path(scratch, "site")
+        for location in storage.list_files(results, suffix=".json"):
+            copy = local_results / location[len(results.rstrip("/")) + 1:]
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            copy.write_bytes(storage.read_bytes(location))
+        build_data_docs(str(local_results), str(local_site))
+        for path in sorted(p for p in local_site.rglob("*") if p.is_file()):
+            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            storage.write_bytes(storage.join(site, str(path.relative_to(local_site))), path.read_bytes(), kind)
+    return storage.join(site, "index.html")
 
 
 def _watermark(settings: Settings, entity: str) -> str:
@@ -111,8 +132,9 @@ def check_batches(spark: SparkSession, settings: Settings, run_id: str, run_date
     return result
 
 
-def write_issues(spark: SparkSession, settings: Settings, result: QualityResult) -> None:
-    """Replace each processed input's issues in `dq_issues` (so re-running a date is idempotent)."""
+def write_issues(spark: SparkSession, settings: Settings, result: QualityResult, run_date: dt.date) -> None:
+    """Replace each processed input's issues in `dq_issues` (so re-running a date is idempotent), and
+    drop the issues of runs more than DQ_ISSUES_KEPT_DAYS before `run_date`."""
     table = storage.spark_path(silver_table(settings, DQ_ISSUES))
     for entity, batch in result.batches.items():
         source_input = result.inputs[entity]
@@ -122,6 +144,9 @@ def write_issues(spark: SparkSession, settings: Settings, result: QualityResult)
             writer.mode("overwrite").option("replaceWhere", predicate).save(table)
         else:
             writer.mode("append").partitionBy("entity").save(table)
+    if DeltaTable.isDeltaTable(spark, table):
+        cutoff = run_date - dt.timedelta(days=DQ_ISSUES_KEPT_DAYS)
+        DeltaTable.forPath(spark, table).delete(F.col("run_date") < F.lit(cutoff))
 
 
 def mark_dimensions_processed(settings: Settings, result: QualityResult) -> None:
@@ -131,15 +156,3 @@ def mark_dimensions_processed(settings: Settings, result: QualityResult) -> None
         if entity in DIMENSIONS:
             storage.write_json(_watermark(settings, entity), {"checksum": source_input.checksum, "run_id": result.batches[entity].run_id})
 
-
-def register_lake_tables(spark: SparkSession, settings: Settings) -> list[str]:
-    """Temporary views named after every Delta table of the lake (`dq_issues`, `bronze_call_logs`...)."""
-    names = []
-    for layer in ("bronze", "silver"):
-        for entity in ENTITIES.keys() | {DQ_ISSUES}:
-            path = storage.spark_path(storage.join(settings.lake, layer, entity))
-            if DeltaTable.isDeltaTable(spark, path):
-                name = entity if layer == "silver" else f"{layer}_{entity}"
-                spark.read.format("delta").load(path).createOrReplaceTempView(name)
-                names.append(name)
-    return names

@@ -83,3 +83,25 @@ def conformance_summary(results) -> str:
             f"{history['inserted']:>13,}{customers['inserted']:>8,}/{customers['updated']:<6,}"
         )
     return "\n".join(lines)
+
+
+def gold_summary(results) -> str:
+    """Per day, the lifecycle rows changed and the status transitions the run saw."""
+    lines = [f"{'date':<12}{'lifecycle':>10}{'complaints':>12}  transitions"]
+    for result in results:
+        if result.gold is None:
+            lines.append(f"{result.run_date.isoformat():<12}  not built ({result.status})")
+            continue
+        moves = sorted(result.gold.transitions.items(), key=lambda item: -item[1])
+        shown = ", ".join(f"{name} {count:,}" for name, count in moves[:4]) or "-"
+        lines.append(f"{result.run_date.isoformat():<12}{result.gold.lifecycle_changed:>10,}"
+                     f"{result.gold.complaints_changed:>12,}  {shown}")
+    return "\n".join(lines)
+
+
+def most_travelled_complaint(truth: dict) -> str | None:
+    """The generated complaint that went through the most distinct statuses (a good lifecycle example)."""
+    statuses: dict[str, set[str]] = {}
+    for seen in truth.get("transitions", []):
+        statuses.setdefault(seen["id"], set()).add(seen["status"])
+    return max(sorted(statuses), key=lambda complaint: len(statuses[complaint]), default=None)

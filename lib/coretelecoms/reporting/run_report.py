@@ -1,0 +1,124 @@
+"""Run reports: the facts a run gathers about itself, written as JSON and HTML under `<lake>/_runs/`
+(and the local `runs` folder when it is elsewhere), one pair per run: `<run date>/<run id>.{json,html}`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from delta.tables import DeltaTable
+from pyspark.sql import SparkSession
+from pyspark.sql import functions as F
+
+from coretelecoms.conformance.orphans import OPEN, ORPHANED_COMPLAINTS
+from coretelecoms.platform import storage
+from coretelecoms.platform.settings import Settings
+from coretelecoms.quality.stage import QualityResult, silver_table
+from coretelecoms.reporting.html import recent_reports, render_html
+from coretelecoms.sources.catalog import COMPLAINTS
+
+AGE_BUCKETS = (("0-1", 0, 1), ("2-7", 2, 7), ("8-30", 8, 30), (">30", 31, None))  # days since first seen
+
+
+def report_dirs(settings: Settings) -> list[str]:
+    lake_runs = storage.join(settings.lake, "_runs")
+    return [lake_runs] if settings.runs.rstrip("/") == lake_runs else [lake_runs, settings.runs]
+
+
+def dq_rule_counts(checked: QualityResult) -> dict[str, dict[str, int]]:
+    """Issues found this run, by entity and rule (from the cached batches: no extra read)."""
+    counts = {}
+    for entity, batch in checked.batches.items():
+        rows = batch.issues.groupBy("rule").count().collect()
+        counts[entity] = {row["rule"]: row["count"] for row in sorted(rows, key=lambda r: -r["count"])}
+    return counts
+
+
+def open_orphans(spark: SparkSession, settings: Settings, run_date: dt.date) -> dict:
+    """Open orphans per channel and by age (days since first seen) as of the run date."""
+    location = storage.spark_path(silver_table(settings, ORPHANED_COMPLAINTS))
+    if not DeltaTable.isDeltaTable(spark, location):
+        return {"open": {}, "open_age_days": {}, "oldest_open_days": None}
+    age = F.datediff(F.lit(run_date), F.col("first_seen_date"))
+    bucket = F.lit(AGE_BUCKETS[-1][0])
+    for name, _, upper in reversed(AGE_BUCKETS[:-1]):
+        bucket = F.when(age <= upper, name).otherwise(bucket)
+    rows = (
+        spark.read.format("delta").load(location)
+        .where((F.col("status") == OPEN) & (F.col("first_seen_date") <= F.lit(run_date)))
+        .groupBy("channel", bucket.alias("bucket")).agg(F.count("*").alias("n"), F.max(age).alias("oldest"))
+        .collect()
+    )
+    by_channel = {channel: 0 for channel in COMPLAINTS}
+    by_age = {name: 0 for name, _, _ in AGE_BUCKETS}
+    for row in rows:
+        by_channel[row["channel"]] += row["n"]
+        by_age[row["bucket"]] += row["n"]
+    return {"open": by_channel, "open_age_days": by_age, "oldest_open_days": max((r["oldest"] for r in rows), default=None)}
+
+
+def quarantine_rate(new_orphans: dict[str, int], quality: dict[str, dict]) -> float:
+    """New orphans over the complaint rows silver kept this run (0 when none were kept)."""
+    kept = sum(counts.get("kept", 0) for entity, counts in quality.items() if entity in COMPLAINTS)
+    return round(sum(new_orphans.values()) / kept, 6) if kept else 0.0
+
+
+def write_report(settings: Settings, report: dict) -> list[str]:
+    """Write `report` as JSON and HTML into every report folder; returns the HTML locations."""
+    html_locations = []
+    for folder in report_dirs(settings):
+        base = storage.join(folder, report["run_date"], report["run_id"])
+        storage.write_json(f"{base}.json", report)
+        recent = recent_reports(load_reports(folder), report["run_date"])
+        storage.write_text(f"{base}.html", render_html(report, recent))
+        html_locations.append(f"{base}.html")
+    return html_locations
+
+
+def load_reports(folder: str) -> list[dict]:
+    """Every run report under a report folder (oldest run date first); unreadable files are skipped."""
+    reports = []
+    for location in storage.list_files(folder, suffix=".json"):
+        try:
+            reports.append(storage.read_json(location))
+        except (OSError, ValueError):
+            continue
+    return sorted(reports, key=lambda r: (r.get("run_date", ""), r.get("started_at", "")))
+
+
+def latest_report(settings: Settings, run_date: dt.date | None = None) -> dict | None:
+    """The newest report of `run_date` (any date when None) from the first report folder."""
+    reports = load_reports(report_dirs(settings)[-1])
+    if run_date is not None:
+        reports = [r for r in reports if r.get("run_date") == run_date.isoformat()]
+    return reports[-1] if reports else None
+
+
+def html_location(settings: Settings, report: dict) -> str:
+    """Where the HTML of `report` is in the folder `latest_report` reads."""
+    return storage.join(report_dirs(settings)[-1], report["run_date"], f"{report['run_id']}.html")
+
+
+def summary_text(report: dict) -> str:
+    """A short terminal summary of one run report."""
+    lines = [f"run {report['run_id']}  date {report['run_date']}  {report['status'].upper()}"]
+    if report.get("error"):
+        lines.append(f"  failed in {report.get('failed_stage') or '?'}: {report['error']}")
+    for outcome in report.get("bronze", []):
+        rows = "-" if outcome.get("rows") is None else f"{outcome['rows']:,}"
+        lines.append(f"  bronze  {outcome['source']:<15} {outcome['status']:<10} {rows:>10} rows")
+    for entity, counts in report.get("quality", {}).items():
+        lines.append(f"  silver  {entity:<15} in {counts['rows_in']:>9,}  kept {counts['kept']:>9,}"
+                     f"  rejected {counts['rejected_total']:>6,}  duplicates {counts['collapsed']:>6,}")
+    orphans = report.get("orphans") or {}
+    if orphans:
+        lines.append(f"  orphans new {sum(orphans.get('new', {}).values()):,}  replayed {sum(orphans.get('replayed', {}).values()):,}"
+                     f"  open {sum(orphans.get('open', {}).values()):,} (oldest {orphans.get('oldest_open_days')} days)"
+                     f"  quarantine rate {report.get('quarantine_rate', 0):.2%}")
+    if report.get("transitions"):
+        top = sorted(report["transitions"].items(), key=lambda item: -item[1])[:6]
+        lines.append("  transitions " + ", ".join(f"{name}: {count:,}" for name, count in top))
+    timings = report.get("timings_seconds", {})
+    if timings:
+        lines.append("  seconds " + ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in timings.items()))
+    return "\n".join(lines)
+
