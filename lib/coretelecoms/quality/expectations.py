@@ -26,9 +26,10 @@ from great_expectations.data_context.types.resource_identifiers import (
 )
 from pyspark.sql import DataFrame
 
+from coretelecoms import packaged
 from coretelecoms.platform import storage
 
-EXPECTATIONS_DIR = Path(__file__).resolve().parents[3] / "expectations"
+EXPECTATIONS_DIR = packaged.folder("expectations")
 CRITICAL, WARNING = "critical", "warning"
 EXAMPLES = 5
 # SUMMARY, not COMPLETE: a handful of unexpected values per expectation, never every bad row of 380k.
