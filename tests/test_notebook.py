@@ -1,0 +1,77 @@
+"""notebooks/explore.ipynb runs headlessly against the generated lake and shows what is in it.
+
+The notebook runs in a real kernel of this interpreter, which starts its own Spark driver: a second JVM
+next to the tests' one, so it gets a small heap.
+"""
+from __future__ import annotations
+
+import os
+
+import nbformat
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from pyspark.sql import functions as F
+
+from coretelecoms.conformance.orphans import ORPHANED_COMPLAINTS
+from coretelecoms.gold.stage import COMPLAINT_LIFECYCLE, gold_table
+from coretelecoms.platform import storage
+from coretelecoms.quality.stage import DQ_ISSUES, silver_table
+from tests.conftest import PROJECT_ROOT
+
+NOTEBOOK = PROJECT_ROOT / "notebooks" / "explore.ipynb"
+PLOTS = 4  # dq issues by rule, orphan ages, time in each status, SLA hit rate
+
+
+def this_interpreters_kernel() -> AsyncKernelManager:
+    """The `python3` kernel as ipykernel defines it, which runs `sys.executable`: searching no kernel
+    folders means no kernelspec installed on the machine can stand in for it, and none is installed."""
+    return AsyncKernelManager(kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=[]))
+
+
+def kernel_environment(lake: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "CORETELECOMS_ENV": "test",
+        "CORETELECOMS__LAKE": lake,
+        "CORETELECOMS__SPARK__DRIVER_MEMORY": "1g",
+    }
+
+
+def run_notebook(lake: str) -> nbformat.NotebookNode:
+    """The executed notebook; raises CellExecutionError on the first cell that fails."""
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    client = NotebookClient(notebook, km=this_interpreters_kernel(), timeout=600,
+                            resources={"metadata": {"path": str(NOTEBOOK.parent)}})  # the kernel's working folder
+    client.execute(env=kernel_environment(lake))
+    return notebook
+
+
+def printed(notebook: nbformat.NotebookNode) -> str:
+    return "".join(output.text for cell in notebook.cells if cell.cell_type == "code"
+                   for output in cell.outputs if output.output_type == "stream" and output.name == "stdout")
+
+
+def images(cell: nbformat.NotebookNode) -> int:
+    return sum("image/png" in output.get("data", {}) for output in cell.outputs)
+
+
+def test_the_explore_notebook_runs_on_a_generated_lake_and_shows_its_numbers_and_plots(generated_run, spark):
+    settings, _, _ = generated_run
+
+    notebook = run_notebook(settings.lake)
+
+    plot_cells = [cell for cell in notebook.cells if cell.cell_type == "code" and "plt.show()" in cell.source]
+    assert len(plot_cells) == PLOTS
+    assert [images(cell) for cell in plot_cells] == [1] * PLOTS
+
+    def table(location: str):
+        return spark.read.format("delta").load(storage.spark_path(location))
+
+    orphans = table(silver_table(settings, ORPHANED_COMPLAINTS))
+    lifecycle = table(gold_table(settings, COMPLAINT_LIFECYCLE))
+    text = printed(notebook)
+    assert f"dq_issues rows: {table(silver_table(settings, DQ_ISSUES)).count()}\n" in text
+    assert f"orphaned complaints: {orphans.count()} ({orphans.where(F.col('status') == 'open').count()} open)" in text
+    assert f"complaints in the lifecycle: {lifecycle.count()}\n" in text
+    assert f"resolved complaints: {lifecycle.where(F.col('met_sla').isNotNull()).count()}\n" in text
