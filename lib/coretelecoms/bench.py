@@ -1,50 +1,136 @@
 """Benchmarks, measured side by side in one process (never timing asserts in tests).
 
-`conformance`: one full day at scale 1 (the initial dimension load included), then the PostgreSQL
-load of that day's complaints next to a plain COPY of the same rows.
-`quality`: the silver double pass on one day of scale-1 call logs (about 380,000 rows), next to the
-floor of reading the same bronze rows and writing them nowhere, and the Great Expectations run.
-Generated inputs and the bronze table are cached under var/bench/ so later runs only measure.
+`coretelecoms bench` (`make bench`) runs both parts below and writes the measurements to
+var/bench/bench-<timestamp>.json and var/bench/latest.json, then prints them as a table.
+
+volume (`bench volume`): two generated days at `--scale` (1 = SPEC §2's real volumes: 2.5M
+customers, 100 agents, about 380k calls, 70k web forms and 9.5k social-media complaints a day),
+generated once into var/bench/scale-<s>/ and reused (the generator is deterministic per seed). On a
+fresh lake and a fresh conformance database, three runs end to end, each through `pipeline.run`:
+  1. the initial dimension load (day 1, scope `dimensions`);
+  2. one daily complaint run (day 1, scope `complaints`);
+  3. the next day on top of them (day 2, scope `all`, after `publish` as the demo does: the steady
+     state, with whatever customers version the upstream published that day).
+Each run is followed by its floor: the same inputs read by the project's readers and written to
+Parquet with no transformation, plus a plain PostgreSQL COPY of the same rows. Per run: each stage's
+seconds, rows per second and share of the run (Great Expectations is timed inside silver), the
+ratio to the floor, and peak memory (driver JVM heap and RSS, this Python process's RSS).
+
+micro (`bench micro`): the main cleaners of quality/cleaning.py on generated dirty values, as the
+native Spark expression, an equivalent vectorised `pandas_udf` and a plain Python `udf`, each
+drained with the `noop` writer (best of MICRO_REPEATS). The pandas and Python versions live here only: they exist to justify
+the native choice, and must give the native results on a sample before anything is timed.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
-import io
 import json
+import os
+import platform
+import re
 import shutil
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
+import pandas as pd
 import psycopg2
 from psycopg2 import sql
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
 
-from pyspark.sql import DataFrame
-
-from coretelecoms.bronze.ingest import RunContext, bronze_table, ingest
-from coretelecoms.conformance.database import STAGING_COLUMNS
-from coretelecoms.conformance.load import RunLoad, empty_staging, load_run, write_staging
-from coretelecoms.conformance.stage import run_date_rows
-from coretelecoms.platform import storage
-from coretelecoms.platform.postgres import create_database, embedded_server, source_url
+from coretelecoms import pipeline
+from coretelecoms.bronze.ingest import INGESTED, REPLACED
+from coretelecoms.platform.postgres import create_database, embedded_server
 from coretelecoms.platform.settings import Settings, load_settings
 from coretelecoms.platform.spark import spark_session
-from coretelecoms.quality.entities import ENTITIES
-from coretelecoms.quality.expectations import validate
-from coretelecoms.quality.stage import read_bronze_batch
-from coretelecoms.quality.transform import transform_batch
-from coretelecoms.sources.catalog import complaint_inputs
-from coretelecoms.sources.generator import GeneratorConfig, generate
+from coretelecoms.quality import cleaning
+from coretelecoms.quality import stage as quality_stage
+from coretelecoms.sources.catalog import WEB_FORMS_SCHEMA, SourceInput, complaint_inputs, dimension_inputs, web_forms_table
+from coretelecoms.sources.generator import (
+    BAD_TIMESTAMPS,
+    EMAIL_DOMAINS,
+    EMAIL_SEPARATORS,
+    FIRST_LOWER,
+    FIRST_NAMES,
+    GROUND_TRUTH_KEY,
+    LAST_LOWER,
+    SURNAMES,
+    GeneratorConfig,
+    Hazards,
+    generate,
+    publish,
+)
+from coretelecoms.sources.readers import probe_input, read_input
 
-BENCH_DAY = dt.date(2025, 9, 1)
+PARTS = ("all", "volume", "micro")
+BENCH_START = dt.date(2025, 9, 1)
+BENCH_SEED = 1
+GREAT_EXPECTATIONS = "great_expectations"  # timed inside silver
+OTHER = "other"  # the run's time outside its stages: migrations, run report
+FLOOR_SCHEMA = "bench_floor"
+MICRO_VALUES = 1_000_000
+MICRO_SAMPLE = 10_000  # values on which the three implementations must agree before any timing
+MICRO_REPEATS = 3
+MB = 1024 * 1024
 
 
-def bench_settings(scale: float) -> Settings:
-    base = load_settings()
-    root = base.project_root / "var" / "bench" / f"scale-{scale:g}"
-    return load_settings(overrides={"landing": str(root / "landing"), "lake": str(root / "lake"), "runs": str(root / "runs")})
+@dataclass(frozen=True)
+class BenchPlace:
+    """Where the bench keeps its state: folders under `root`, databases on the embedded server."""
+
+    root: Path  # var/bench
+    database: str = "coretelecoms_bench"  # the conformance database, recreated by every volume bench
+
+    def scale_dir(self, scale: float) -> Path:
+        return self.root / f"scale-{scale:g}"
+
+    def source_database(self, scale: float) -> str:
+        """The web-forms source database of one scale's generated inputs (kept with them)."""
+        return f"{self.database}_source_{scale:g}".replace(".", "_")
 
 
-def _timed(action) -> tuple[float, object]:
+def run_bench(base: Settings, part: str = "all", scale: float = 1.0, values: int = MICRO_VALUES,
+              place: BenchPlace | None = None, progress=print) -> dict:
+    """Run a part of the bench (one of PARTS), write its JSON and print its table; returns the report."""
+    if part not in PARTS:
+        raise ValueError(f"unknown bench part {part!r}; known: {', '.join(PARTS)}")
+    place = place or BenchPlace(base.project_root / "var" / "bench")
+    spark = spark_session(base, app_name="coretelecoms bench")
+    report = {"measured_at": dt.datetime.now(dt.timezone.utc).isoformat(), "machine": _machine(spark, base)}
+    if part in ("all", "volume"):
+        report["volume"] = volume(spark, base, place, scale, progress)
+    if part in ("all", "micro"):
+        report["micro"] = micro(spark, place.root / "micro", values, progress)
+    written = write_report(report, place.root)
+    progress(render(report))
+    progress(f"written to {written} and {place.root / 'latest.json'}")
+    return report
+
+
+def _machine(spark: SparkSession, settings: Settings) -> dict:
+    return {"cpus": os.cpu_count(), "spark_master": spark.sparkContext.master, "spark": spark.version,
+            "driver_memory": settings.spark.driver_memory, "shuffle_partitions": settings.spark.shuffle_partitions,
+            "python": platform.python_version()}
+
+
+def write_report(report: dict, root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    text = json.dumps(report, indent=2, default=str) + "\n"
+    path = root / f"bench-{stamp}.json"
+    path.write_text(text)
+    (root / "latest.json").write_text(text)
+    return path
+
+
+def _timed(action: Callable[[], object]) -> tuple[float, object]:
     started = time.perf_counter()
     value = action()
     return time.perf_counter() - started, value
@@ -55,112 +141,487 @@ def _drain(frame: DataFrame) -> None:
     frame.write.format("noop").mode("overwrite").save()
 
 
-def quality(scale: float = 1.0, progress=print) -> dict:
-    settings = bench_settings(scale)
+# ---------------------------------------------------------------------------------------------
+# Volume: three pipeline runs end to end, each next to its floor
+# ---------------------------------------------------------------------------------------------
+def generator_config(scale: float) -> GeneratorConfig:
+    # Every daily input is present: a missing one would make day 2 "not ready", not a measurement.
+    return GeneratorConfig(start_date=BENCH_START, days=2, scale=scale, seed=BENCH_SEED,
+                           hazards=Hazards(missing_daily_input=False))
+
+
+def volume(spark: SparkSession, base: Settings, place: BenchPlace, scale: float, progress=print) -> dict:
+    config = generator_config(scale)
+    settings = fresh_state(base, place, scale)
+    truth = ensure_inputs(settings, config, progress)
+    floors = place.scale_dir(scale) / "floor"
+    landing, (first, second) = Path(settings.landing), config.dates
+    publish(landing, first)
+    runs = [
+        measured_run(spark, settings, "initial dimension load", first, "dimensions", floors, progress),
+        measured_run(spark, settings, "daily complaints", first, "complaints", floors, progress),
+    ]
+    publish(landing, second)  # the upstream overwrites the customers object when it has a newer one
+    runs.append(measured_run(spark, settings, "next day (steady state)", second, "all", floors, progress))
+    return {"scale": scale, "seed": config.seed, "dates": [day.isoformat() for day in config.dates],
+            "generated_rows": truth["counts"], "runs": runs}
+
+
+def fresh_state(base: Settings, place: BenchPlace, scale: float) -> Settings:
+    """Bench settings on an empty lake, runs folder and conformance database; inputs under scale-<s>/."""
+    server = embedded_server(base).start(progress=lambda _: None)
+    create_database(server.url("postgres"), place.database, drop_first=True)
+    create_database(server.url("postgres"), place.source_database(scale))
+    folder = place.scale_dir(scale)
+    for state in ("lake", "runs", "data_docs", "floor"):
+        shutil.rmtree(folder / state, ignore_errors=True)
+    return load_settings(env=base.env, conf_dir=base.project_root / "conf", overrides={
+        "landing": str(folder / "landing"), "lake": str(folder / "lake"), "runs": str(folder / "runs"),
+        "data_docs": str(folder / "data_docs"),
+        "postgres.conformance_url": server.url(place.database),
+        "postgres.source_url": server.url(place.source_database(scale)),
+    })
+
+
+def ensure_inputs(settings: Settings, config: GeneratorConfig, progress=print) -> dict:
+    """The generated inputs and their ground truth: generated once, reused while complete."""
     landing = Path(settings.landing)
-    if not (landing / "ground_truth.json").exists():
-        progress(f"generating one day at scale {scale:g} into {landing} (cached for later runs)")
-        generate(GeneratorConfig(start_date=BENCH_DAY, days=1, scale=scale, seed=1), landing, source_url(settings), progress)
-    spark = spark_session(settings, app_name="coretelecoms bench")
-    call_logs = next(i for i in complaint_inputs(settings, BENCH_DAY) if i.source == "call_logs")
-    outcome = ingest(spark, settings, call_logs, RunContext("bench", BENCH_DAY))
-    bronze, raw_by_column = read_bronze_batch(spark, settings, outcome)
-    rows = bronze.count()
-    floor_seconds, _ = _timed(lambda: _drain(bronze))
-    spec = ENTITIES["call_logs"]
-    transform_seconds, batch = _timed(lambda: transform_batch(spec, bronze, raw_by_column, "bench", BENCH_DAY))
-    outputs_seconds, _ = _timed(lambda: (_drain(batch.rows), _drain(batch.issues)))
-    validate_seconds, _ = _timed(lambda: validate(batch.rows, "call_logs", "bench", storage.join(settings.lake, "_bench_validations")))
-    batch.release()
-    cleaning_seconds = transform_seconds + outputs_seconds
-    report = {
-        "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-        "input": {"table": bronze_table(settings, "call_logs"), "rows": rows, "scale": scale},
-        "floor_read_bronze_seconds": round(floor_seconds, 2),
-        "double_pass_seconds": round(cleaning_seconds, 2),
-        "double_pass_rows_per_second": round(rows / cleaning_seconds),
-        "double_pass_to_floor_ratio": round(cleaning_seconds / floor_seconds, 2),
-        "great_expectations_seconds": round(validate_seconds, 2),
-        "accounting": {"clean": batch.accounting.clean, "repaired": batch.accounting.repaired,
-                       "rejected": batch.accounting.rejected_total, "collapsed": batch.accounting.collapsed},
-    }
-    out = settings.project_root / "var" / "bench" / "quality.json"
-    out.write_text(json.dumps(report, indent=2))
-    progress(json.dumps(report, indent=2))
-    progress(f"written to {out}")
-    return report
+    truth_file = landing / GROUND_TRUTH_KEY
+    if truth_file.exists():
+        truth = json.loads(truth_file.read_text())
+        if _generated_with(truth, config) and _web_forms_present(settings.postgres.source_url, config.dates):
+            progress(f"reusing the inputs generated in {landing}")
+            return truth
+    progress(f"generating {config.days} days at scale {config.scale:g} into {landing} (kept for later benches)")
+    return generate(config, landing, settings.postgres.source_url, progress=lambda line: progress(f"  {line}"))
 
 
-COMPLAINT_TABLES = ("call_logs", "sm_complaints", "web_complaints", "complaint_status_history")
+def _generated_with(truth: dict, config: GeneratorConfig) -> bool:
+    made = truth["config"]
+    return (made["start_date"], made["days"], made["scale"], made["seed"], made["hazards"]) == (
+        config.start_date.isoformat(), config.days, config.scale, config.seed, dataclasses.asdict(config.hazards))
 
 
-def _copy_floor(dsn: str, table: str) -> tuple[int, float]:
-    """A plain COPY of a table's rows into an empty table of the same columns (no keys, no checks)."""
+def _web_forms_present(dsn: str, dates: list[dt.date]) -> bool:
+    """The web-form tables live in a database, which `make clean` removes while var/bench stays."""
+    tables = [web_forms_table(day) for day in dates]
     with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
-        buffer = io.BytesIO()
-        cursor.copy_expert(sql.SQL("COPY {} TO STDOUT").format(sql.Identifier(table)).as_string(connection), buffer)
-        rows = cursor.rowcount
-        copy = sql.Identifier(f"bench_copy_{table}")
-        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(copy))
-        cursor.execute(sql.SQL("CREATE TABLE {} (LIKE {})").format(copy, sql.Identifier(table)))
+        cursor.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = %s AND table_name = ANY(%s)",
+                       (WEB_FORMS_SCHEMA, tables))
+        return cursor.fetchone()[0] == len(tables)
+
+
+def measured_run(spark: SparkSession, settings: Settings, name: str, run_date: dt.date, scope: str,
+                 floors: Path, progress=print) -> dict:
+    """One `pipeline.run` end to end, then the floor of the inputs it read."""
+    progress(f"== {name}: {run_date} scope={scope}")
+    with validate_timer() as great_expectations, MemoryWatch(spark) as memory:
+        seconds, result = _timed(lambda: pipeline.run(settings, run_date, scope=scope, spark=spark, progress=progress))
+    if result.status != pipeline.SUCCEEDED:
+        raise RuntimeError(f"{name}: the run did not succeed ({result.status}): {result.error}")
+    read = [outcome for outcome in result.bronze if outcome.status in (INGESTED, REPLACED)]
+    inputs = {i.source: i for i in dimension_inputs(settings, run_date) + complaint_inputs(settings, run_date)}
+    progress(f"== floor of {name}: {', '.join(outcome.source for outcome in read)}")
+    floor = {outcome.source: input_floor(spark, settings, inputs[outcome.source], floors / f"{scope}-{run_date}")
+             for outcome in read}
+    rows = sum(outcome.rows for outcome in read)
+    floor_seconds = sum(f["read_write_parquet_seconds"] + f["copy_seconds"] for f in floor.values())
+    return {
+        "name": name, "run_date": run_date.isoformat(), "scope": scope, "run_id": result.run_id,
+        "bronze": {outcome.source: {"status": outcome.status, "rows": outcome.rows} for outcome in result.bronze},
+        "rows": rows, "seconds": round(seconds, 2), "rows_per_second": round(rows / seconds),
+        "stages": _stages(result.timings, great_expectations.seconds, rows, seconds),
+        "floor": {"inputs": floor, "seconds": round(floor_seconds, 2)},
+        "ratio_to_floor": round(seconds / floor_seconds, 2),
+        "memory": memory.peaks,
+    }
+
+
+def _stages(timings: dict[str, float], great_expectations: float, rows: int, seconds: float) -> dict:
+    """The pipeline's own stage timings, Great Expectations within silver, and the rest of the run."""
+    stages = {stage: _share(spent, rows, seconds) for stage, spent in timings.items()}
+    stages[GREAT_EXPECTATIONS] = {**_share(great_expectations, rows, seconds), "part_of": "silver"}
+    stages[OTHER] = _share(seconds - sum(timings.values()), rows, seconds)
+    return stages
+
+
+def _share(seconds: float, rows: int, run_seconds: float) -> dict:
+    """A stage's time, throughput (none for a stage too short to tell) and share of its run."""
+    return {"seconds": round(seconds, 2), "rows_per_second": round(rows / seconds) if seconds >= 0.1 else None,
+            "share": round(seconds / run_seconds, 3)}
+
+
+def input_floor(spark: SparkSession, settings: Settings, source_input: SourceInput, folder: Path) -> dict:
+    """The input read by the project's reader and written to Parquet untransformed; then a plain COPY
+    of its rows. The probe (the pipeline's checksum) is the pipeline's own cost, left out."""
+    probe = probe_input(settings, source_input)
+    parquet = folder / source_input.source / "parquet"
+    started = time.perf_counter()
+    batch = read_input(spark, settings, source_input, probe)
+    batch.frame.write.mode("overwrite").parquet(str(parquet))
+    read_seconds = time.perf_counter() - started
+    for cached in batch.cached:
+        cached.unpersist()
+    rows, copy_seconds = copy_floor(spark, settings.postgres.conformance_url, parquet, folder / source_input.source / "csv",
+                                    source_input.source)
+    return {"rows": rows, "read_write_parquet_seconds": round(read_seconds, 2), "copy_seconds": round(copy_seconds, 2)}
+
+
+def copy_floor(spark: SparkSession, dsn: str, parquet: Path, csv: Path, table: str) -> tuple[int, float]:
+    """A plain COPY of the Parquet rows into a new table of the same columns (no keys, no checks).
+
+    The rows become CSV files first (not timed): the COPY reads them as a client would send them.
+    """
+    frame = spark.read.parquet(str(parquet))
+    frame.write.mode("overwrite").option("escape", '"').csv(str(csv))  # PostgreSQL's CSV quoting
+    target = sql.Identifier(FLOOR_SCHEMA, table)
+    columns = sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(name), sql.SQL("bigint" if kind == "bigint" else "text"))
+        for name, kind in frame.dtypes
+    )
+    with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
+        cursor.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(FLOOR_SCHEMA)))
+        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(target))
+        cursor.execute(sql.SQL("CREATE TABLE {} ({})").format(target, columns))
         connection.commit()
-        buffer.seek(0)
-        started = time.perf_counter()
-        cursor.copy_expert(sql.SQL("COPY {} FROM STDIN").format(copy).as_string(connection), buffer)
+        copy = sql.SQL("COPY {} FROM STDIN WITH (FORMAT csv)").format(target).as_string(connection)
+        rows, started = 0, time.perf_counter()
+        for part in sorted(csv.glob("part-*.csv")):
+            with part.open("rb") as data:
+                cursor.copy_expert(copy, data)
+            rows += cursor.rowcount
         connection.commit()
         return rows, time.perf_counter() - started
 
 
-def _empty_facts(dsn: str) -> None:
-    with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
-        cursor.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(sql.Identifier(t) for t in COMPLAINT_TABLES)))
+@contextmanager
+def validate_timer() -> Iterator[SimpleNamespace]:
+    """Seconds spent in Great Expectations while the block runs: wraps the `validate` that the quality
+    stage calls, in this process only, and restores it afterwards."""
+    spent, original = SimpleNamespace(seconds=0.0), quality_stage.validate
+
+    def timed_validate(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent.seconds += time.perf_counter() - started
+
+    quality_stage.validate = timed_validate
+    try:
+        yield spent
+    finally:
+        quality_stage.validate = original
 
 
-def conformance(scale: float = 1.0, progress=print) -> dict:
-    """One full day at `scale` (initial dimension load included), then the PostgreSQL load of that
-    day's complaints alone, timed next to a plain COPY of the same rows into empty tables."""
-    from coretelecoms import pipeline  # imported here: the pipeline imports every stage
+class MemoryWatch:
+    """Peak memory while a block runs: the driver JVM's heap (sampled) and resident set, and this
+    Python process's resident set (Linux peaks, reset on entry; Python workers not included)."""
 
-    base = bench_settings(scale)
-    landing = Path(base.landing)
-    if not (landing / "ground_truth.json").exists():
-        generate(GeneratorConfig(start_date=BENCH_DAY, days=1, scale=scale, seed=1), landing, source_url(base), progress)
-    server = embedded_server(base).start(progress=progress)
-    create_database(server.url("postgres"), "coretelecoms_bench", drop_first=True)
-    dsn = server.url("coretelecoms_bench")
-    shutil.rmtree(base.lake, ignore_errors=True)
-    settings = load_settings(overrides={"landing": base.landing, "lake": base.lake, "runs": base.runs,
-                                        "postgres.conformance_url": dsn, "postgres.source_url": source_url(base)})
-    spark = spark_session(settings, app_name="coretelecoms bench")
-    run_seconds, result = _timed(lambda: pipeline.run(settings, BENCH_DAY, spark=spark, progress=progress))
-    _empty_facts(dsn)
-    frames = run_date_rows(spark, settings, BENCH_DAY)
-    staged = {}
-    started = time.perf_counter()
-    for table in STAGING_COLUMNS:
-        frame = frames[table] if table in COMPLAINT_TABLES else empty_staging(spark, table)
-        staged[table] = write_staging(frame, table, dsn, settings.jdbc.write_batch_size, settings.jdbc.write_partitions)
-    staging_seconds = time.perf_counter() - started
-    load_seconds, _ = _timed(lambda: load_run(dsn, RunLoad("bench-load", BENCH_DAY, "succeeded", dt.datetime.now(dt.timezone.utc))))
-    rows = sum(staged[t] for t in COMPLAINT_TABLES)
-    copies = {table: _copy_floor(dsn, table) for table in COMPLAINT_TABLES}
-    copy_seconds = sum(seconds for _, seconds in copies.values())
-    report = {
-        "measured_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-        "scale": scale,
-        "full_day_run_seconds": round(run_seconds, 1),
-        "full_day_stage_seconds": result.timings,
-        "complaint_rows": {t: staged[t] for t in COMPLAINT_TABLES},
-        "postgres_load": {
-            "staging_jdbc_seconds": round(staging_seconds, 2),
-            "transaction_seconds": round(load_seconds, 2),
-            "rows_per_second": round(rows / (staging_seconds + load_seconds)),
-        },
-        "copy_floor": {"seconds": round(copy_seconds, 2), "rows_per_second": round(rows / copy_seconds)},
-        "load_to_copy_ratio": round((staging_seconds + load_seconds) / copy_seconds, 2),
-    }
-    out = settings.project_root / "var" / "bench" / "conformance.json"
-    out.write_text(json.dumps(report, indent=2, default=str))
-    progress(json.dumps(report, indent=2, default=str))
-    progress(f"written to {out}")
-    return report
+    def __init__(self, spark: SparkSession, interval: float = 0.2):
+        jvm = spark.sparkContext._jvm
+        self._heap = jvm.java.lang.management.ManagementFactory.getMemoryMXBean()
+        self._jvm_pid = int(jvm.java.lang.ProcessHandle.current().pid())
+        self._interval = interval
+        self.peaks: dict[str, int] = {}
+
+    def __enter__(self) -> MemoryWatch:
+        for pid in (self._jvm_pid, os.getpid()):
+            Path(f"/proc/{pid}/clear_refs").write_text("5")  # resets the peak resident set (VmHWM)
+        self._heap_peak, self._stop = 0, threading.Event()
+        self._sampler = threading.Thread(target=self._sample, daemon=True)
+        self._sampler.start()
+        return self
+
+    def _sample(self) -> None:
+        while True:
+            self._heap_peak = max(self._heap_peak, self._heap.getHeapMemoryUsage().getUsed())
+            if self._stop.wait(self._interval):
+                return
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._sampler.join()
+        self.peaks = {
+            "jvm_heap_peak_mb": round(self._heap_peak / MB),
+            "jvm_heap_max_mb": round(self._heap.getHeapMemoryUsage().getMax() / MB),
+            "jvm_rss_peak_mb": round(_peak_rss(self._jvm_pid) / MB),
+            "python_rss_peak_mb": round(_peak_rss(os.getpid()) / MB),
+        }
+
+
+def _peak_rss(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"^VmHWM:\s+(\d+) kB", status, re.M).group(1)) * 1024
+
+
+# ---------------------------------------------------------------------------------------------
+# Micro: native cleaners against pandas_udf and Python udf equivalents
+# ---------------------------------------------------------------------------------------------
+def _python_regex(java: str) -> re.Pattern:
+    """A cleaning.py pattern for Python's `re`: `\\z` is `\\Z`, `(?U)` is Python's default."""
+    return re.compile(java.replace(r"\z", r"\Z").replace("(?U)", ""))
+
+
+_EDGES = _python_regex(r"(?U)\A\s+|\s+\z")  # cleaning._strip
+_SPACES = re.compile(r"\s+")
+_DOMAIN_REPAIRS = [(_python_regex(pattern), replacement.replace("$1", r"\1"))
+                   for pattern, replacement in cleaning._DOMAIN_REPAIRS]
+_VALID_EMAIL = _python_regex(cleaning._VALID_EMAIL)
+_JOINER = re.compile(f"({cleaning._WORD_JOINERS})")
+_JOINER_SPACE = re.compile(f"({cleaning._WORD_JOINERS}) ")
+_WORD_START = re.compile(r"(?<![^ ]).", re.S)  # Spark's initcap: the first character and any after a space
+_KEY_NOISE = re.compile(cleaning._KEY_NOISE)
+_DATETIME_SHAPE = _python_regex(cleaning._DATETIME_SHAPE)
+_UUID = _python_regex(cleaning._UUID)
+
+
+def _upper(match: re.Match) -> str:
+    return match.group().upper()
+
+
+def python_email(value: str | None) -> str | None:
+    if value is None:
+        return None
+    address = _EDGES.sub("", value).lower()
+    for pattern, replacement in _DOMAIN_REPAIRS:
+        address = pattern.sub(replacement, address)
+    return address if _VALID_EMAIL.search(address) else None
+
+
+def vectorised_email(values: pd.Series) -> pd.Series:
+    address = values.str.replace(_EDGES, "", regex=True).str.lower()
+    for pattern, replacement in _DOMAIN_REPAIRS:
+        address = address.str.replace(pattern, replacement, regex=True)
+    return address.where(address.str.contains(_VALID_EMAIL, na=False), None)
+
+
+def python_name(value: str | None) -> str | None:
+    if value is None:
+        return None
+    name = _EDGES.sub("", _SPACES.sub(" ", value))
+    titled = _WORD_START.sub(_upper, _JOINER.sub(r"\1 ", name).lower())
+    return _JOINER_SPACE.sub(r"\1", titled) or None
+
+
+def vectorised_name(values: pd.Series) -> pd.Series:
+    name = values.str.replace(_SPACES, " ", regex=True).str.replace(_EDGES, "", regex=True)
+    titled = name.str.replace(_JOINER, r"\1 ", regex=True).str.lower().str.replace(_WORD_START, _upper, regex=True)
+    titled = titled.str.replace(_JOINER_SPACE, r"\1", regex=True)
+    return titled.where(titled.str.len() > 0, None)
+
+
+def python_status(value: str | None) -> str | None:
+    return None if value is None else cleaning._STATUS_KEYS.get(_KEY_NOISE.sub("", value).lower())
+
+
+def vectorised_status(values: pd.Series) -> pd.Series:
+    status = values.str.replace(_KEY_NOISE, "", regex=True).str.lower().map(cleaning._STATUS_KEYS)
+    return status.where(status.notna(), None)
+
+
+def python_timestamp(value: str | None) -> dt.datetime | None:
+    text = None if value is None else _EDGES.sub("", value)
+    if text is None or not _DATETIME_SHAPE.search(text):
+        return None
+    try:
+        return dt.datetime.fromisoformat(text).replace(tzinfo=dt.timezone.utc)  # the session's time zone
+    except ValueError:  # a well-shaped impossible value: 2025-02-30, 24:00:00
+        return None
+
+
+def vectorised_timestamp(values: pd.Series) -> pd.Series:
+    """pandas' nanosecond timestamps stop at year 2262: equal to the native one on these values."""
+    text = values.str.replace(_EDGES, "", regex=True)
+    shaped = text.where(text.str.contains(_DATETIME_SHAPE, na=False))
+    return pd.to_datetime(shaped, format="ISO8601", errors="coerce")
+
+
+def python_customer_id(value: str | None) -> str | None:
+    if value is None:
+        return None
+    customer_id = _EDGES.sub("", value).lower()
+    return customer_id if _UUID.search(customer_id) else None
+
+
+def vectorised_customer_id(values: pd.Series) -> pd.Series:
+    customer_id = values.str.replace(_EDGES, "", regex=True).str.lower()
+    return customer_id.where(customer_id.str.contains(_UUID, na=False), None)
+
+
+@dataclass(frozen=True)
+class MicroCase:
+    name: str  # the kind of value
+    column: str  # in the generated values
+    native: Callable[[Column], Column]
+    vectorised: Callable[[pd.Series], pd.Series]
+    python: Callable[[str | None], object]
+    returns: str
+
+
+MICRO_CASES = (
+    MicroCase("emails", "email", cleaning.clean_email, vectorised_email, python_email, "string"),
+    MicroCase("names", "name", cleaning.clean_person_name, vectorised_name, python_name, "string"),
+    MicroCase("enumerations (status)", "status", cleaning.clean_status, vectorised_status, python_status, "string"),
+    MicroCase("timestamps", "timestamp", cleaning.parse_timestamp, vectorised_timestamp, python_timestamp, "timestamp"),
+    MicroCase("ids (customer UUID)", "customer_id", cleaning.clean_customer_id, vectorised_customer_id,
+              python_customer_id, "string"),
+)
+VARIANTS = ("native", "pandas_udf", "python_udf")
+
+
+def micro(spark: SparkSession, folder: Path, values: int = MICRO_VALUES, progress=print) -> dict:
+    progress(f"== micro: {len(MICRO_CASES)} cleaners on {values:,} values, {', '.join(VARIANTS)}")
+    frame = micro_frame(spark, folder, values)
+    sample = frame.limit(MICRO_SAMPLE).cache()
+    cleaners = {}
+    for case in MICRO_CASES:
+        implementations = implementations_of(case)
+        require_same_results(sample, case, implementations)  # also warms up the Python workers
+        seconds = {variant: best_drain_seconds(frame.select(implementation(F.col(case.column))))
+                   for variant, implementation in implementations.items()}
+        cleaners[case.name] = {
+            **{variant: {"seconds": round(spent, 3), "values_per_second": round(values / spent)}
+               for variant, spent in seconds.items()},
+            "pandas_udf_to_native": round(seconds["pandas_udf"] / seconds["native"], 2),
+            "python_udf_to_native": round(seconds["python_udf"] / seconds["native"], 2),
+        }
+        progress(f"  {case.name:<22} " + "  ".join(f"{v} {s:6.2f}s" for v, s in seconds.items()))
+    sample.unpersist()
+    frame.unpersist()
+    return {"values": values, "checked_on": min(values, MICRO_SAMPLE), "cleaners": cleaners}
+
+
+def best_drain_seconds(frame: DataFrame) -> float:
+    """The best of a few drains: the first also pays for planning and compiling the query."""
+    return min(_timed(lambda: _drain(frame))[0] for _ in range(MICRO_REPEATS))
+
+
+def implementations_of(case: MicroCase) -> dict[str, Callable[[Column], Column]]:
+    return dict(zip(VARIANTS, (case.native, F.pandas_udf(case.vectorised, case.returns), F.udf(case.python, case.returns))))
+
+
+def require_same_results(sample: DataFrame, case: MicroCase, implementations: dict[str, Callable]) -> None:
+    """The three implementations agree on the sample: otherwise the timings would compare different work."""
+    value = F.col(case.column)
+    outputs = sample.select(value, *(implementation(value).alias(v) for v, implementation in implementations.items()))
+    native = F.col("native")
+    differ = outputs.where(~native.eqNullSafe(F.col("pandas_udf")) | ~native.eqNullSafe(F.col("python_udf")))
+    examples = differ.limit(3).collect()
+    if examples:
+        raise AssertionError(f"micro {case.name}: the implementations disagree, e.g. {examples}")
+
+
+def micro_frame(spark: SparkSession, folder: Path, values: int) -> DataFrame:
+    """The generated values, cached in memory so that the timings measure the cleaning alone."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"values-{values}.parquet"
+    micro_values(values).to_parquet(path, index=False)
+    frame = spark.read.parquet(str(path)).repartition(spark.sparkContext.defaultParallelism).cache()  # every core
+    frame.count()
+    return frame
+
+
+def micro_values(n: int, seed: int = BENCH_SEED) -> pd.DataFrame:
+    """Dirty values of each kind, like the sources': mixed case, stray whitespace, typos, garbage, nulls."""
+    rng = np.random.default_rng(seed)
+    first, last = rng.integers(0, len(FIRST_NAMES), n), rng.integers(0, len(SURNAMES), n)
+    other_last = rng.integers(0, len(SURNAMES), n)
+    digits = pd.Series(rng.integers(0, 10_000, n)).astype(str).to_numpy(object)
+    emails = (digits + FIRST_LOWER[first] + _pick(rng, EMAIL_SEPARATORS, n) + LAST_LOWER[last] + "@"
+              + _pick(rng, np.append(EMAIL_DOMAINS, ["gmail.co", "foo.om", "@gmail.com", "no-at-sign"]), n))
+    joined = rng.random(n) < 0.05  # o'brien-smith
+    surnames = np.where(joined, "o'" + LAST_LOWER[last] + "-" + LAST_LOWER[other_last], SURNAMES[last])
+    names = FIRST_NAMES[first] + np.where(rng.random(n) < 0.05, "  \t", " ").astype(object) + surnames
+    statuses = _pick(rng, np.array(list(cleaning.STATUSES) + ["in progress", "IN_PROGRESS", "re-solved", "Pending??"],
+                                   dtype=object), n)
+    seconds = rng.integers(1_700_000_000, 1_760_000_000, n).astype("datetime64[s]")
+    stamps = pd.Series(np.datetime_as_string(seconds)).str.replace("T", " ", n=1).to_numpy(object)
+    stamps = _some(rng, stamps, np.append(BAD_TIMESTAMPS, ["", "2025-02-30 12:00:00", "2025-06-01 24:00:00",
+                                                           "2025-06-01", "2025-06-01T08:30:00"]), 0.05)
+    customer_ids = _some(rng, _uuids(rng, n), np.array(["", "not-a-uuid", "1234"], dtype=object), 0.02)
+    return pd.DataFrame({column: _dirty(rng, text) for column, text in {
+        "email": emails, "name": names, "status": statuses, "timestamp": stamps, "customer_id": customer_ids,
+    }.items()})
+
+
+def _pick(rng: np.random.Generator, choices: np.ndarray, n: int) -> np.ndarray:
+    return np.asarray(choices, dtype=object)[rng.integers(0, len(choices), n)]
+
+
+def _some(rng: np.random.Generator, values: np.ndarray, replacements: np.ndarray, rate: float) -> np.ndarray:
+    return np.where(rng.random(len(values)) < rate, _pick(rng, replacements, len(values)), values)
+
+
+def _uuids(rng: np.random.Generator, n: int) -> np.ndarray:
+    hex_digits = np.frombuffer(b"0123456789abcdef", dtype="S1")[rng.integers(0, 16, (n, 32))]
+    text = pd.Series(hex_digits.view("S32").ravel().astype(str))
+    return (text.str[:8] + "-" + text.str[8:12] + "-" + text.str[12:16] + "-" + text.str[16:20] + "-"
+            + text.str[20:]).to_numpy(object)
+
+
+def _dirty(rng: np.random.Generator, values: np.ndarray) -> pd.Series:
+    """About 5% upper-cased, 5% lower-cased, 5% padded with whitespace and 1% missing."""
+    text = pd.Series(values, dtype=object)
+    kind = rng.choice(5, len(text), p=[0.05, 0.05, 0.05, 0.01, 0.84])
+    text[kind == 0] = text[kind == 0].str.upper()
+    text[kind == 1] = text[kind == 1].str.lower()
+    text[kind == 2] = " \t" + text[kind == 2] + "  "
+    text[kind == 3] = None
+    return text
+
+
+# ---------------------------------------------------------------------------------------------
+# The table
+# ---------------------------------------------------------------------------------------------
+def render(report: dict) -> str:
+    machine = report["machine"]
+    lines = [f"bench {report['measured_at']}: {machine['cpus']} cpus, {machine['spark_master']}, "
+             f"driver memory {machine['driver_memory']}, Spark {machine['spark']}"]
+    if "volume" in report:
+        lines += _render_volume(report["volume"])
+    if "micro" in report:
+        lines += _render_micro(report["micro"])
+    return "\n".join(lines)
+
+
+def _number(value) -> str:
+    return "-" if value is None else f"{value:,}"
+
+
+def _render_volume(volume: dict) -> list[str]:
+    lines = ["", f"volume: scale {volume['scale']:g}, seed {volume['seed']}, days {', '.join(volume['dates'])}",
+             f"{'':<34}{'seconds':>10}{'rows/s':>12}{'share':>8}"]
+    for run in volume["runs"]:
+        read = ", ".join(f"{source} {_number(run['floor']['inputs'][source]['rows'])}" for source in run["floor"]["inputs"])
+        lines += ["", f"{run['name']} ({run['run_date']}, scope {run['scope']}; read: {read})",
+                  f"  {'whole run':<32}{run['seconds']:>10.1f}{_number(run['rows_per_second']):>12}{'100%':>8}"]
+        stages = run["stages"]
+        for stage, timing in stages.items():
+            if "part_of" not in timing:
+                lines.append(_stage_line(stage, timing))
+                lines += [_stage_line(f"  of which {part}", stages[part])
+                          for part in stages if stages[part].get("part_of") == stage]
+        floor = run["floor"]["inputs"].values()
+        lines += [
+            f"  {'floor: read + write Parquet':<32}{sum(f['read_write_parquet_seconds'] for f in floor):>10.1f}",
+            f"  {'floor: PostgreSQL COPY':<32}{sum(f['copy_seconds'] for f in floor):>10.1f}",
+            f"  {'ratio to floor':<32}{run['ratio_to_floor']:>9.1f}x",
+            "  peak memory: JVM heap {jvm_heap_peak_mb:,} MB of {jvm_heap_max_mb:,}, JVM RSS {jvm_rss_peak_mb:,} MB, "
+            "Python RSS {python_rss_peak_mb:,} MB".format(**run["memory"]),
+        ]
+    return lines
+
+
+def _stage_line(label: str, timing: dict) -> str:
+    return f"  {label:<32}{timing['seconds']:>10.1f}{_number(timing['rows_per_second']):>12}{timing['share']:>8.0%}"
+
+
+def _render_micro(micro: dict) -> list[str]:
+    lines = ["", f"micro: values per second on {micro['values']:,} values (results checked equal on "
+                 f"{micro['checked_on']:,}); ratios are seconds against native",
+             f"{'cleaner':<24}" + "".join(f"{variant:>14}" for variant in VARIANTS) + f"{'pandas/native':>15}{'python/native':>15}"]
+    for name, result in micro["cleaners"].items():
+        lines.append(f"{name:<24}" + "".join(f"{result[v]['values_per_second']:>14,}" for v in VARIANTS)
+                     + f"{result['pandas_udf_to_native']:>14.1f}x{result['python_udf_to_native']:>14.1f}x")
+    return lines

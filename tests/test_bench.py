@@ -1,0 +1,89 @@
+"""The bench machinery at a tiny scale: every run, stage and floor measured, the ratios computed.
+
+No timing asserts: what the numbers are is the benchmark's to report (`make bench`), not a test's.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from coretelecoms import bench
+from coretelecoms.platform.settings import load_settings
+from tests.conftest import PROJECT_ROOT
+
+PIPELINE_STAGES = {"bronze", "silver", "conformance_lake", "gold", "conformance_postgres", "data_docs"}
+
+
+@pytest.fixture(scope="module")
+def volume_report(tmp_path_factory, spark, embedded_pg):
+    base = load_settings(env="test", conf_dir=PROJECT_ROOT / "conf")
+    place = bench.BenchPlace(tmp_path_factory.mktemp("bench"), database="coretelecoms_test_bench")
+    lines = []
+    report = bench.run_bench(base, "volume", scale=0.001, place=place, progress=lines.append)
+    return base, place, report, lines
+
+
+def test_the_three_runs_are_measured_stage_by_stage(volume_report):
+    _, _, report, _ = volume_report
+    runs = report["volume"]["runs"]
+    assert [(run["scope"], run["run_date"]) for run in runs] == [
+        ("dimensions", "2025-09-01"), ("complaints", "2025-09-01"), ("all", "2025-09-02")]
+    for run in runs:
+        assert PIPELINE_STAGES | {bench.GREAT_EXPECTATIONS, bench.OTHER} == set(run["stages"])
+        assert run["stages"][bench.GREAT_EXPECTATIONS]["part_of"] == "silver"
+        assert sum(stage["seconds"] for name, stage in run["stages"].items()
+                   if name != bench.GREAT_EXPECTATIONS) == pytest.approx(run["seconds"], abs=0.1)
+        assert set(run["memory"]) == {"jvm_heap_peak_mb", "jvm_heap_max_mb", "jvm_rss_peak_mb", "python_rss_peak_mb"}
+        assert all(megabytes > 0 for megabytes in run["memory"].values())
+
+
+def test_each_run_has_a_floor_of_the_inputs_it_read_and_a_ratio_to_it(volume_report):
+    _, _, report, _ = volume_report
+    runs = {run["scope"]: run for run in report["volume"]["runs"]}
+    assert set(runs["dimensions"]["floor"]["inputs"]) == {"customers", "agents"}
+    assert set(runs["complaints"]["floor"]["inputs"]) == {"call_logs", "sm_complaints", "web_complaints"}
+    # Day 2: the agents did not change (not read again); the upstream published a newer customers file.
+    assert set(runs["all"]["floor"]["inputs"]) == {"customers", "call_logs", "sm_complaints", "web_complaints"}
+    for run in runs.values():
+        for source, floor in run["floor"]["inputs"].items():
+            assert floor["rows"] == run["bronze"][source]["rows"]  # the COPY landed every row the run read
+        assert run["rows"] == sum(floor["rows"] for floor in run["floor"]["inputs"].values())
+        assert run["ratio_to_floor"] == pytest.approx(run["seconds"] / run["floor"]["seconds"], rel=0.01)  # rounded
+
+
+def test_the_report_is_written_and_printed(volume_report):
+    _, place, report, lines = volume_report
+    assert json.loads((place.root / "latest.json").read_text()) == json.loads(json.dumps(report, default=str))
+    assert len(list(place.root.glob("bench-*.json"))) == 1
+    table = lines[-2]
+    for run in report["volume"]["runs"]:
+        assert run["name"] in table
+    assert table.count("ratio to floor") == 3
+
+
+def test_generated_inputs_are_reused(volume_report):
+    base, place, _, _ = volume_report
+    settings = bench.fresh_state(base, place, 0.001)
+    lines = []
+    bench.ensure_inputs(settings, bench.generator_config(0.001), progress=lines.append)
+    assert lines == [f"reusing the inputs generated in {settings.landing}"]
+
+
+def test_micro_compares_each_cleaner_three_ways(tmp_path, spark):
+    report = bench.micro(spark, tmp_path, values=2_000, progress=lambda _: None)
+    assert report["checked_on"] == 2_000
+    assert set(report["cleaners"]) == {case.name for case in bench.MICRO_CASES}
+    for result in report["cleaners"].values():
+        assert all(result[variant]["values_per_second"] > 0 for variant in bench.VARIANTS)
+        for variant in ("pandas_udf", "python_udf"):
+            expected = round(result[variant]["seconds"] / result["native"]["seconds"], 2)
+            assert result[f"{variant}_to_native"] == pytest.approx(expected, rel=0.05)  # from unrounded seconds
+
+
+def test_micro_refuses_to_time_implementations_that_disagree(spark):
+    sample = spark.createDataFrame(bench.micro_values(500))
+    not_cleaning = dataclasses.replace(bench.MICRO_CASES[0], python=lambda value: value)
+    with pytest.raises(AssertionError, match="emails: the implementations disagree"):
+        bench.require_same_results(sample, not_cleaning, bench.implementations_of(not_cleaning))
