@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_ARGS ?= --days 3 --scale 0.01 --seed 7
 
-.PHONY: install jars demo test docs lint clean distclean bench-quality bench-conformance
+.PHONY: install jars demo test docs lint clean distclean bench dist
 
 install: $(VENV)/.installed
 
@@ -31,13 +31,21 @@ test: jars
 docs: jars
 	$(BIN)/coretelecoms docs
 
-# Cleaning throughput on one day of scale-1 call logs (inputs cached under var/bench/).
-bench-quality: jars
-	$(BIN)/coretelecoms bench quality
+# At real volume (scale 1; inputs generated once into var/bench/scale-1/): the dimension load, a daily
+# run and the next day end to end, each next to its floor; then the cleaners native vs pandas_udf vs udf.
+# Results: var/bench/latest.json. Long (30+ minutes on 2 cores): run it on an otherwise idle machine.
+bench: jars
+	$(BIN)/coretelecoms bench
 
-# A full scale-1 day, and the PostgreSQL load of its complaints next to a plain COPY.
-bench-conformance: jars
-	$(BIN)/coretelecoms bench conformance
+# Deployment artifacts (README: Deployment): the wheel, the entry script, the JDBC driver, what each
+# platform installs, and MANIFEST.txt. Offline: no build isolation, the jar from the cache.
+dist: jars
+	rm -rf dist build
+	$(BIN)/pip wheel --quiet --no-deps --no-build-isolation . -w dist
+	rm -rf build
+	mkdir -p dist/jobs
+	cp jobs/run_pipeline.py dist/jobs/
+	$(BIN)/python -m coretelecoms.dist dist
 
 lint: install
 	$(BIN)/ruff check lib jobs tests
@@ -48,4 +56,4 @@ clean:
 	rm -rf var/landing var/lake var/pg var/runs var/test var/spark-warehouse var/derby
 
 distclean: clean
-	rm -rf var $(VENV) lib/*.egg-info
+	rm -rf var $(VENV) lib/*.egg-info dist

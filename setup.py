@@ -20,6 +20,16 @@ DEV = [
     "chispa==0.10.1",
     "hypothesis==6.122.3",
     "ruff==0.8.6",
+    "wheel==0.45.1",  # `make dist` builds offline (--no-build-isolation); setuptools 65 needs it for bdist_wheel
+    # A real S3, STS and Secrets Manager on loopback for tests/cloud; 5.0.26 is of boto3 1.35's time.
+    "moto[server]==5.0.26",
+    # notebooks/explore.ipynb, executed headlessly by tests/test_notebook.py.
+    "matplotlib==3.9.4",
+    "ipykernel==6.29.5",
+    "nbclient==0.10.2",
+    "nbformat==5.10.4",
+    # Parses infra/*.tf for tests/infra (checkov runs in its own venv: infra/tools/install_checkov.py).
+    "python-hcl2==8.1.4",
 ]
 
 setup(
@@ -27,9 +37,14 @@ setup(
     version="0.1.0",
     description="CoreTelecoms complaint pipeline: Spark batch jobs from five sources to a PostgreSQL conformance database",
     python_requires=">=3.11,<3.12",
-    package_dir={"": "lib"},
-    packages=find_packages("lib"),
-    package_data={"coretelecoms.conformance": ["migrations/*.sql"]},
+    # conf/ and expectations/ travel inside the wheel: a cluster has no checkout (coretelecoms.packaged).
+    package_dir={"": "lib", "coretelecoms.conf": "conf", "coretelecoms.expectations": "expectations"},
+    packages=find_packages("lib") + ["coretelecoms.conf", "coretelecoms.expectations"],
+    package_data={
+        "coretelecoms.conformance": ["migrations/*.sql"],
+        "coretelecoms.conf": ["*.yaml"],
+        "coretelecoms.expectations": ["*.json"],
+    },
     install_requires=RUNTIME,
     extras_require={"dev": DEV},
     entry_points={"console_scripts": ["coretelecoms=coretelecoms.cli:main"]},

@@ -87,10 +87,10 @@ def cmd_run(args) -> int:
     settings = _settings(args)
     stages = pipeline.stages_up_to(args.stage)
     print(f"run {args.date} ({', '.join(stages)}) env={settings.env}")
-    result = pipeline.run(settings, args.date, stages=stages)
+    result = pipeline.run(settings, args.date, stages=stages, scope=args.scope)
     for outcome in result.not_ready:
         print(f"  not ready: {outcome.message}")
-    print(f"run {result.run_id}: {result.status}; report {pipeline.report_location(settings, result)}")
+    print(f"run {result.run_id}: {result.status}; report {', '.join(result.report_html)}")
     return result.exit_code
 
 
@@ -100,7 +100,7 @@ def _reset_demo_state(settings) -> None:
 
     from coretelecoms.platform.postgres import CONFORMANCE_DB, create_database, embedded_server
 
-    for folder in (settings.lake, settings.runs, str(settings.project_root / "var" / "data_docs")):
+    for folder in (settings.lake, settings.runs, settings.data_docs):
         shutil.rmtree(folder, ignore_errors=True)
     server = embedded_server(settings).start(progress=lambda line: print(f"  {line}"))
     create_database(server.url("postgres"), CONFORMANCE_DB, drop_first=True)
@@ -112,7 +112,13 @@ def cmd_demo(args) -> int:
     from coretelecoms.platform.spark import spark_session
     from coretelecoms.platform import storage
     from coretelecoms.platform.postgres import conformance_url, mask_dsn
-    from coretelecoms.reporting.summary import bronze_summary, conformance_summary, quality_summary
+    from coretelecoms.reporting.summary import (
+        bronze_summary,
+        conformance_summary,
+        gold_summary,
+        most_travelled_complaint,
+        quality_summary,
+    )
     from coretelecoms.sources.generator import publish
 
     settings = _settings(args)
@@ -141,28 +147,28 @@ def cmd_demo(args) -> int:
     print(f"conformance database: {mask_dsn(conformance_url(settings))}  (psql \"$(.venv/bin/coretelecoms db url)\")")
     print(f"dq_issues: {storage.join(settings.lake, 'silver', 'dq_issues')}  "
           f"(coretelecoms sql \"SELECT entity, rule, count(*) FROM dq_issues GROUP BY 1, 2\")")
+    print()
+    print("gold: complaint_lifecycle rows changed and status transitions per day")
+    print(gold_summary(results))
+    example = most_travelled_complaint(truth)
+    if example:
+        print(f"one complaint's lifecycle: .venv/bin/coretelecoms lifecycle {example}")
+    print(f"last run's report: {results[-1].report_html[-1] if results[-1].report_html else '-'}"
+          "   (.venv/bin/coretelecoms report)")
     return 0
 
 
 def cmd_docs(args) -> int:
-    from coretelecoms.quality.expectations import build_data_docs
-    from coretelecoms.quality.stage import data_docs_dir, validation_results_dir
+    from coretelecoms.quality.stage import publish_data_docs
 
-    settings = _settings(args)
-    print(build_data_docs(validation_results_dir(settings), data_docs_dir(settings)))
+    print(publish_data_docs(_settings(args)))
     return 0
 
 
 def cmd_sql(args) -> int:
-    from coretelecoms.platform.spark import spark_session
-    from coretelecoms.quality.cleaning import register_sql_functions
-    from coretelecoms.quality.stage import register_lake_tables
+    from coretelecoms.explore import open_lake
 
-    settings = _settings(args)
-    spark = spark_session(settings, app_name="coretelecoms sql")
-    register_sql_functions(spark)
-    register_lake_tables(spark, settings)
-    frame = spark.sql(args.query)
+    frame = open_lake(args.env).spark.sql(args.query)
     if args.json:
         for line in frame.toJSON().toLocalIterator():
             print(line)
@@ -171,10 +177,33 @@ def cmd_sql(args) -> int:
     return 0
 
 
-def cmd_bench(args) -> int:
-    from coretelecoms import bench
+def cmd_lifecycle(args) -> int:
+    from coretelecoms.platform.spark import spark_session
+    from coretelecoms.reporting.complaint import complaint_story
 
-    getattr(bench, args.part)(scale=args.scale)
+    settings = _settings(args)
+    text, found = complaint_story(spark_session(settings, app_name="coretelecoms lifecycle"), settings, args.complaint_id)
+    print(text)
+    return 0 if found else 1
+
+
+def cmd_report(args) -> int:
+    from coretelecoms.reporting.run_report import html_location, latest_report, summary_text
+
+    settings = _settings(args)
+    report = latest_report(settings, args.date)
+    if report is None:
+        print(f"no run report{' for ' + args.date.isoformat() if args.date else ''} under {settings.runs}", file=sys.stderr)
+        return 1
+    print(summary_text(report))
+    print(f"html report: {html_location(settings, report)}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from coretelecoms.bench import run_bench
+
+    run_bench(_settings(args), args.part, scale=args.scale, values=args.values)
     return 0
 
 
@@ -202,9 +231,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the pipeline for one date")
     run.add_argument("--date", type=_date, required=True)
-    run.add_argument("--stage", default="conformance", choices=("bronze", "silver", "conformance"),
+    run.add_argument("--stage", default="gold", choices=("bronze", "silver", "conformance", "gold"),
                      help="run up to and including this stage")
+    run.add_argument("--scope", default="all", choices=("all", "dimensions", "complaints"),
+                     help="which sources: a scheduler may refresh dimensions before complaints")
     run.set_defaults(func=cmd_run)
+
+    lifecycle = commands.add_parser("lifecycle", help="a complaint's status history and the days it spent in each status")
+    lifecycle.add_argument("complaint_id")
+    lifecycle.set_defaults(func=cmd_lifecycle)
+
+    report = commands.add_parser("report", help="print the summary of the latest run (of a date)")
+    report.add_argument("--date", type=_date, default=None)
+    report.set_defaults(func=cmd_report)
 
     docs = commands.add_parser("docs", help="build the Great Expectations Data Docs site and print its index.html")
     docs.set_defaults(func=cmd_docs)
@@ -216,10 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
     sql.set_defaults(func=cmd_sql)
 
     bench = commands.add_parser("bench", help="measure the pipeline (results under var/bench/)")
-    bench.add_argument("part", choices=("quality", "conformance"),
-                       help="quality: the silver double pass on one day of call logs; "
-                            "conformance: a full day, and the PostgreSQL load next to a plain COPY")
-    bench.add_argument("--scale", type=float, default=1.0)
+    bench.add_argument("part", nargs="?", default="all", choices=("all", "volume", "micro"),
+                       help="volume: the dimension load, a daily run and the next day end to end, each next to "
+                            "its floor; micro: the cleaners native vs pandas_udf vs Python udf; all (default): both")
+    bench.add_argument("--scale", type=float, default=1.0, help="volume: 1 = real volumes (inputs cached per scale)")
+    bench.add_argument("--values", type=int, default=1_000_000, help="micro: values per cleaner")
     bench.set_defaults(func=cmd_bench)
 
     demo = commands.add_parser("demo", help="generate data and run every day on the embedded default")
