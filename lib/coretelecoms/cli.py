@@ -190,7 +190,10 @@ def cmd_lifecycle(args) -> int:
 def cmd_report(args) -> int:
     from coretelecoms.reporting.run_report import html_location, latest_report, summary_text
 
+    from coretelecoms.platform import storage
+
     settings = _settings(args)
+    storage.use_s3_settings(settings)  # reports on S3 are read with the lake bucket's credentials
     report = latest_report(settings, args.date)
     if report is None:
         print(f"no run report{' for ' + args.date.isoformat() if args.date else ''} under {settings.runs}", file=sys.stderr)

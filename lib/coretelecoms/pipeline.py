@@ -16,7 +16,7 @@ from coretelecoms.gold.stage import COMPLAINT_LIFECYCLE, GoldResult, build_gold,
 from coretelecoms.platform.postgres import conformance_url
 from coretelecoms.platform.secrets import SecretError, secret_string
 from coretelecoms.platform.settings import Settings
-from coretelecoms.platform.spark import spark_session
+from coretelecoms.platform.spark import configure_s3, spark_session
 from coretelecoms.quality.stage import (
     check_batches,
     mark_dimensions_processed,
@@ -113,6 +113,7 @@ def run(
     result = RunResult(run_id=new_run_id(run_date), run_date=run_date, stages=stages, scope=scope)
     context = RunContext(result.run_id, run_date)
     spark = spark or spark_session(settings, app_name=f"coretelecoms {run_date}")
+    configure_s3(spark, settings)  # a session passed in (tests, notebooks) learns this run's buckets and roles
     dsn = conformance_url(settings) if "conformance" in stages else None
     inputs = (dimension_inputs(settings, run_date) if scope != "complaints" else []) + (
         complaint_inputs(settings, run_date) if scope != "dimensions" else [])

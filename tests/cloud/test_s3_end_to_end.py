@@ -17,7 +17,6 @@ from coretelecoms.bronze.columns import INGESTED_AT, RUN_ID, SOURCE
 from coretelecoms.bronze.ingest import INGESTED, REPLACED, manifest_location
 from coretelecoms.platform import storage
 from coretelecoms.platform.postgres import create_database
-from coretelecoms.platform.spark import configure_s3
 from coretelecoms.sources.generator import GeneratorConfig, generate, publish
 from tests.cloud.conftest import keys_used_on, s3_settings
 from tests.conftest import make_settings
@@ -49,7 +48,7 @@ def two_lakes(account, s3_server, signed_requests, embedded_pg, spark, tmp_path_
         lake_bucket: account.bucket_role(f"lake-writer-{suffix}", lake_bucket, ["s3:*"]),
     }
     on_s3 = s3_settings(root / "s3", source_dsn, s3_server, landing=f"s3a://{landing_bucket}",
-                        lake=f"s3a://{lake_bucket}/lake", runs="", **{
+                        lake=f"s3a://{lake_bucket}/lake", runs="", data_docs=f"s3a://{lake_bucket}/data_docs", **{
                             "postgres.conformance_url": embedded_pg.url("coretelecoms_test_cloud_s3"),
                             "s3.landing_role_arn": roles[landing_bucket], "s3.lake_role_arn": roles[lake_bucket]})
     on_folders = make_settings(root, source_dsn, **{"postgres.conformance_url": embedded_pg.url("coretelecoms_test_cloud_local")})
@@ -59,7 +58,6 @@ def two_lakes(account, s3_server, signed_requests, embedded_pg, spark, tmp_path_
     # chain reads the same credentials from system properties.
     jvm_system.setProperty("aws.accessKeyId", os.environ["AWS_ACCESS_KEY_ID"])
     jvm_system.setProperty("aws.secretKey", os.environ["AWS_SECRET_ACCESS_KEY"])
-    configure_s3(spark, on_s3)
     results, seconds, requests = {"s3": [], "folders": []}, Counter(), []  # requests: those the S3 runs made
     try:
         for day in map(dt.date.fromisoformat, truth["dates"]):
@@ -120,7 +118,10 @@ def test_both_lakes_hold_the_same_tables_and_rows(spark, account, two_lakes):
 def test_run_reports_and_manifests_are_on_s3(two_lakes):
     on_s3, _, results, _, _ = two_lakes
     for result in results["s3"]:
-        assert storage.exists(storage.join(on_s3.lake, "_runs", result.run_date.isoformat(), f"{result.run_id}.json"))
+        for kind in ("json", "html"):
+            assert storage.exists(storage.join(on_s3.lake, "_runs", result.run_date.isoformat(), f"{result.run_id}.{kind}"))
+        assert result.data_docs == storage.join(on_s3.data_docs, "index.html")
+        assert storage.exists(result.data_docs)
         landed = [outcome for outcome in result.bronze if outcome.status in (INGESTED, REPLACED)]
         assert landed
         for outcome in landed:
