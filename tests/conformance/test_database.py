@@ -26,6 +26,7 @@ SPARK_TYPES = {
     "date": T.DateType(),
     "timestamp": T.TimestampType(),
     "boolean": T.BooleanType(),
+    "double": T.DoubleType(),
 }
 POSTGRES_TYPES = {
     "string": "text",
@@ -33,6 +34,7 @@ POSTGRES_TYPES = {
     "date": "date",
     "timestamp": "timestamp without time zone",
     "boolean": "boolean",
+    "double": "double precision",
 }
 
 CUSTOMER_A = "0a1b2c3d-0000-4000-8000-00000000000a"
@@ -329,6 +331,18 @@ EXPECTED_CONSTRAINTS = {
         "CHECK (((status = 'resolved'::text) = ((resolved_run IS NOT NULL) AND (resolved_date IS NOT NULL))))",
     ),
     "pipeline_runs_pk": ("pipeline_runs", "PRIMARY KEY (run_id)"),
+    "complaint_lifecycle_pk": ("complaint_lifecycle", "PRIMARY KEY (channel, complaint_id)"),
+    "complaint_lifecycle_customer_fk": (
+        "complaint_lifecycle", "FOREIGN KEY (customer_id) REFERENCES customers(customer_id)"),
+    "complaint_lifecycle_agent_fk": ("complaint_lifecycle", "FOREIGN KEY (agent_id) REFERENCES agents(agent_id)"),
+    "complaint_lifecycle_channel_check": ("complaint_lifecycle", CHANNEL),
+    "complaint_lifecycle_status_check": (
+        "complaint_lifecycle", one_of("current_status", "Resolved", "In-Progress", "Backlog", "Blocked")),
+    "complaint_lifecycle_days_check": (
+        "complaint_lifecycle",
+        "CHECK ((LEAST(backlog_days, in_progress_days, blocked_days, resolved_days) >= 0))"),
+    "complaint_lifecycle_resolution_check": (
+        "complaint_lifecycle", "CHECK (((current_status = 'Resolved'::text) = (resolution_date IS NOT NULL)))"),
     "pipeline_runs_status_check": ("pipeline_runs", one_of("status", "running", "succeeded", "not_ready", "failed")),
 }
 
