@@ -14,6 +14,7 @@ from coretelecoms.conformance.database import STAGING_COLUMNS, MigrationError, a
 from coretelecoms.conformance.load import (
     ConformanceLoadError,
     RunLoad,
+    empty_staging,
     load_run,
     record_failed_run,
     write_staging,
@@ -77,7 +78,7 @@ def stage(spark, dsn: str, table: str, rows: list[dict]) -> int:
     columns = STAGING_COLUMNS[table]
     schema = T.StructType([T.StructField(name, SPARK_TYPES[kind]) for name, kind in columns])
     frame = spark.createDataFrame([tuple(row.get(name) for name, _ in columns) for row in rows], schema)
-    return write_staging(frame, table, dsn, batch_size=2, partitions=2)
+    return write_staging(frame.repartition(3), table, dsn, connections=2)
 
 
 def run(run_id: str, run_date: dt.date) -> RunLoad:
@@ -402,11 +403,43 @@ def test_write_staging_replaces_rows_and_keeps_the_unlogged_table(spark, migrate
     assert query(migrated, "SELECT relpersistence FROM pg_class WHERE oid = 'staging.agents'::regclass") == [("u",)]
 
 
+def test_write_staging_copies_every_value_exactly(spark, migrated):
+    """COPY's CSV must keep what JDBC would: empty string vs NULL, quotes, commas, line breaks,
+    non-ASCII text, wall-clock timestamps with microseconds, booleans and NULL dates."""
+    awkward = customer("c-1", "", "h1") | {
+        "name": 'Ann "Nan" O\'Neil, Jr.', "gender": None, "date_of_birth": None,
+        "address": "1 Rue de l'Église\r\nParis,\tFR\n\"Apt\" 5", "valid_from": dt.date(2025, 9, 1),
+    }
+    assert stage(spark, migrated, "customers", [awkward, customer("c-2", "b@x.io", "h2")]) == 2
+    history = {**awkward, "valid_to": None, "is_current": True}
+    assert stage(spark, migrated, "customers_history", [history, history | {"customer_id": "c-3", "is_current": False}]) == 2
+    start = dt.datetime(2025, 9, 1, 23, 59, 58, 123456)
+    call = {"call_id": "k-1", "customer_id": "c-1", "agent_id": 7, "complaint_category": "Payments",
+            "resolution_status": "Resolved", "call_start_time": start, "call_end_time": None,
+            "call_logs_generation_date": dt.date(2025, 9, 1), "row_hash": "h"}
+    assert stage(spark, migrated, "call_logs", [call]) == 1
+
+    assert query(migrated, "SELECT name, gender, date_of_birth, email, address FROM staging.customers ORDER BY 1") == [
+        ("Ada Obi", "F", dt.date(1990, 5, 17), "b@x.io", "317 Paul Turnpike\nDarrenland, NY 13297"),
+        (awkward["name"], None, None, "", awkward["address"]),
+    ]
+    assert query(migrated, "SELECT customer_id, is_current, valid_to FROM staging.customers_history ORDER BY 1") == [
+        ("c-1", True, None), ("c-3", False, None)]
+    assert query(migrated, "SELECT agent_id, call_start_time, call_end_time FROM staging.call_logs") == [(7, start, None)]
+
+
+def test_write_staging_of_an_empty_frame_empties_the_table(spark, migrated):
+    stage(spark, migrated, "agents", [agent(1001, "h1")])
+
+    assert write_staging(empty_staging(spark, "agents"), "agents", migrated, connections=2) == 0
+    assert query(migrated, "SELECT count(*) FROM staging.agents") == [(0,)]
+
+
 def test_write_staging_refuses_a_frame_that_does_not_fit(spark, migrated):
     frame = spark.createDataFrame([("1001", "Sam")], "agent_id string, name string")
 
     with pytest.raises(ValueError, match=r"agent_id is string, expected int; experience is missing"):
-        write_staging(frame, "agents", migrated, batch_size=10, partitions=1)
+        write_staging(frame, "agents", migrated, connections=1)
 
 
 def test_a_full_load_inserts_then_an_identical_load_changes_nothing_and_a_change_updates_one_row(spark, embedded_pg):

@@ -1,6 +1,6 @@
 """One run into the conformance database: Spark fills the staging tables, one transaction merges them.
 
-`write_staging` lands each DataFrame in its UNLOGGED `staging.<table>` over JDBC; `load_run` then
+`write_staging` COPYs each DataFrame into its UNLOGGED `staging.<table>`; `load_run` then
 merges every staging table into the model from the driver in a single psycopg2 transaction, so a
 run's load is all or nothing (SPEC §3, §6). Merges touch a row only when its content changed, which
 makes re-running a date a no-op and keeps `updated_run` pointing at the run that last changed it.
@@ -9,10 +9,13 @@ makes re-running a date a no-op and keeps `updated_run` pointing at the run that
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import io
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 import psycopg2
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from psycopg2 import errors, sql
 from psycopg2.extensions import cursor as Cursor
 from psycopg2.extras import Json
@@ -20,7 +23,6 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from coretelecoms.conformance.database import STAGING_COLUMNS
-from coretelecoms.platform.postgres import jdbc_options
 
 LOAD_LOCK = "coretelecoms.conformance.load"  # one load at a time per database
 FAILED = "failed"
@@ -33,28 +35,88 @@ RUN_ID, RUN_DATE = sql.Placeholder("run_id"), sql.Placeholder("run_date")
 # Staging (Spark)
 
 
-def write_staging(frame: DataFrame, table: str, dsn: str, batch_size: int, partitions: int) -> int:
-    """Replace the rows of `staging.<table>` with `frame`; return the number of rows now staged."""
+def write_staging(frame: DataFrame, table: str, dsn: str, connections: int) -> int:
+    """Replace the rows of `staging.<table>` with `frame`; return the number of rows now staged.
+
+    Each of at most `connections` partitions streams its rows to PostgreSQL with one COPY, as CSV
+    that Arrow writes a record batch at a time (no Python loop per row). The staging tables are
+    scratch space: the run's transaction (`load_run`) is what makes the load all or nothing.
+    """
     columns = _staging_columns(table)
     _check_columns(frame, table, columns)
-    options = jdbc_options(dsn)
-    # The driver turns each JDBC batch into multi-row INSERTs: several times fewer round trips.
-    options["url"] = _with_url_parameter(options["url"], "reWriteBatchedInserts", "true")
-    (
-        frame.select(*(_jdbc_column(name, kind) for name, kind in columns))
-        .repartition(partitions)  # even batches per connection; also the number of connections
-        .write.format("jdbc")
-        .options(**options)
-        .option("dbtable", f"staging.{table}")
-        # TRUNCATE instead of DROP/CREATE: the UNLOGGED table and its definition stay ours.
-        .option("truncate", "true")
-        .option("batchsize", str(batch_size))
-        .option("numPartitions", str(partitions))
-        .mode("overwrite")
-        .save()
-    )
-    # Counting what landed costs PostgreSQL one scan; counting the frame would recompute its lineage.
-    return _count_staged(dsn, table)
+    _truncate_staging(dsn, table)
+    rows = frame.select(*(_copy_column(name, kind) for name, kind in columns))
+    if rows.rdd.getNumPartitions() > connections:
+        rows = rows.coalesce(connections)  # no shuffle: fewer tasks, each with its own connection
+    sent = rows.mapInArrow(_copy_partition(dsn, table, [name for name, _ in columns]), "rows long").agg(F.sum("rows")).first()[0]
+    staged = _count_staged(dsn, table)
+    if staged != (sent or 0):
+        raise StagingError(
+            f"staging.{table}: {sent or 0} rows were sent but {staged} are staged; a retried task may have "
+            "copied its rows twice. Re-run the date: staging is replaced on every run"
+        )
+    return staged
+
+
+class StagingError(RuntimeError):
+    """The staging table does not hold exactly the rows sent: the run must not load it."""
+
+
+def _copy_partition(dsn: str, table: str, names: list[str]) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
+    """The task that COPYs one partition's record batches into `staging.<table>` and yields its count."""
+    def copy(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        statement = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(
+            sql.Identifier("staging", table), sql.SQL(", ").join(map(sql.Identifier, names)))
+        stream = _CsvStream(batches)
+        connection = psycopg2.connect(dsn)
+        try:
+            with connection, connection.cursor() as cursor:
+                cursor.copy_expert(statement, stream, size=_COPY_CHUNK)
+        finally:
+            connection.close()
+        yield pa.RecordBatch.from_pydict({"rows": pa.array([stream.rows], pa.int64())})
+
+    return copy
+
+
+_COPY_CHUNK = 1 << 20
+
+
+class _CsvStream(io.RawIOBase):
+    """A readable file over record batches rendered as PostgreSQL CSV (what `copy_expert` reads).
+
+    Arrow quotes every string and leaves nulls unquoted and empty: to COPY, `""` is an empty string
+    and an empty field is NULL, so both survive.
+    """
+
+    def __init__(self, batches: Iterator[pa.RecordBatch]):
+        self._batches, self._pending, self.rows = batches, b"", 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        while size < 0 or len(self._pending) < size:
+            batch = next(self._batches, None)
+            if batch is None:
+                break
+            self.rows += batch.num_rows
+            text = io.BytesIO()
+            pa_csv.write_csv(batch, text, pa_csv.WriteOptions(include_header=False))
+            self._pending += text.getvalue()
+        if size < 0:
+            size = len(self._pending)
+        chunk, self._pending = self._pending[:size], self._pending[size:]
+        return chunk
+
+
+def _truncate_staging(dsn: str, table: str) -> None:
+    connection = psycopg2.connect(dsn)
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier("staging", table)))
+    finally:
+        connection.close()
 
 
 def empty_staging(spark: SparkSession, table: str) -> DataFrame:
@@ -82,16 +144,12 @@ def _check_columns(frame: DataFrame, table: str, columns: tuple[tuple[str, str],
         raise ValueError(f"DataFrame for staging.{table} does not fit: {'; '.join(problems)}")
 
 
-def _jdbc_column(name: str, kind: str) -> Column:
+def _copy_column(name: str, kind: str) -> Column:
     if kind == "timestamp":
-        # PostgreSQL `timestamp` is wall-clock time. JDBC renders a TimestampType in the JVM's default
-        # zone, which need not be the session's (UTC); timestamp_ntz carries the wall clock unchanged.
+        # PostgreSQL `timestamp` is wall-clock time: timestamp_ntz carries the wall clock unchanged,
+        # whatever the zone of the JVM or the Python worker.
         return F.col(name).cast("timestamp_ntz").alias(name)
     return F.col(name)
-
-
-def _with_url_parameter(url: str, name: str, value: str) -> str:
-    return f"{url}{'&' if '?' in url else '?'}{name}={value}"
 
 
 def _count_staged(dsn: str, table: str) -> int:

@@ -148,12 +148,12 @@ def run_date_rows(spark: SparkSession, settings: Settings, run_date: dt.date) ->
 
 def load_postgres(spark: SparkSession, settings: Settings, dsn: str, run: RunLoad, result: ConformanceResult,
                   later_stages: dict[str, DataFrame]) -> None:
-    """Stage the run date's rows over JDBC, then one transaction upserts everything and the audit row.
+    """COPY the run date's rows into staging, then one transaction upserts everything and the audit row.
 
     `later_stages` holds the run date's rows of tables built after conformance (gold), by staging table.
     """
     frames = {**run_date_rows(spark, settings, run.run_date), **later_stages}
     for table in STAGING_COLUMNS:
         frame = frames[table] if table in frames else empty_staging(spark, table)  # none yet: still emptied
-        result.staged[table] = write_staging(frame, table, dsn, settings.jdbc.write_batch_size, settings.jdbc.write_partitions)
+        result.staged[table] = write_staging(frame, table, dsn, settings.jdbc.write_partitions)
     result.load = load_run(dsn, run)

@@ -47,8 +47,7 @@ class PostgresSettings:
 class JdbcSettings:
     read_partitions: int
     fetch_size: int
-    write_partitions: int
-    write_batch_size: int
+    write_partitions: int  # parallel connections COPYing into the staging tables
 
 
 @dataclass(frozen=True)
@@ -325,7 +324,6 @@ def _build(raw: dict, env: str, source: str, project_root: Path) -> Settings:
             read_partitions=jdbc.integer("read_partitions"),
             fetch_size=jdbc.integer("fetch_size"),
             write_partitions=jdbc.integer("write_partitions"),
-            write_batch_size=jdbc.integer("write_batch_size"),
         ),
         agents=AgentsSettings(
             reader=agents_reader,

@@ -154,7 +154,11 @@ def _local_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.adaptive.enabled": "true",
         "spark.databricks.delta.snapshotPartitions": "2",
         "spark.sql.warehouse.dir": os.path.join(settings.project_root, "var", "spark-warehouse"),
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={os.path.join(settings.project_root, 'var', 'derby')}",
+        # Spark's generated code for the cleaning projections is one method past HotSpot's 8,000-byte
+        # limit for JIT compilation: without this flag it runs in the bytecode interpreter (silver took
+        # 1.8x as long on 2.5M customers).
+        "spark.driver.extraJavaOptions": (
+            f"-Dderby.system.home={os.path.join(settings.project_root, 'var', 'derby')} -XX:-DontCompileHugeMethods"),
     }
     if settings.lake.startswith("s3a://") or settings.landing.startswith("s3a://"):
         conf["spark.hadoop.fs.s3a.impl"] = "org.apache.hadoop.fs.s3a.S3AFileSystem"

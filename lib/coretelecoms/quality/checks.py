@@ -3,6 +3,10 @@
 `find_issues(spec)` is a `DataFrame -> DataFrame` transformation on raw (string) values under
 canonical column names. It adds one column, `_issues`: an array of
 `struct(field, rule, value, severity)`, empty for a clean row. It never changes a value.
+
+The array is built with `flatten` over one `[issue]`-or-`[]` per check, never with `filter` or
+another higher-order function: those have no code generation in Spark 3.5, and Spark would then
+interpret every expression beneath them, the regex cleaners included (3-4x slower per value).
 """
 from __future__ import annotations
 
@@ -11,12 +15,18 @@ from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from coretelecoms.quality import cleaning as clean
 from coretelecoms.quality.entities import REPAIR, WARNING, EntitySpec
 
 ISSUES = "_issues"
 MISSING = "missing"
+ISSUE_TYPE = T.StructType([T.StructField(name, T.StringType()) for name in ("field", "rule", "value", "severity")])
+
+# The cleaned value of a field, by name: by default its cleaner applied to the raw column; the
+# transformer passes columns it computed once for both the checks and the clean values.
+Cleaned = Callable[[str], Column]
 
 
 @dataclass(frozen=True)
@@ -64,50 +74,59 @@ def _blank(column: Column) -> Column:
     return column.isNull() | (F.trim(column) == "")
 
 
-def field_issues(spec: EntitySpec) -> list[Column]:
+def _found(condition: Column, found: Column) -> Column:
+    """`[found]` where the condition holds, else `[]` (also for a null condition)."""
+    return F.when(condition, F.array(found)).otherwise(F.array().cast(T.ArrayType(ISSUE_TYPE)))
+
+
+def raw_cleaned(spec: EntitySpec) -> Cleaned:
+    """Each field of `spec` cleaned straight from its raw column by its kind's cleaner."""
+    return lambda name: KINDS[spec.field(name).kind].clean(F.col(name))
+
+
+def field_issues(spec: EntitySpec, cleaned: Cleaned) -> list[Column]:
     """Missing required values and values the field's cleaner cannot make sense of."""
     checks = []
     for field in spec.fields:
         raw = F.col(field.name)
         if field.required:
-            checks.append(F.when(_blank(raw), issue(field.name, MISSING, raw, field.on_invalid)))
-        kind = KINDS[field.kind]
-        checks.append(F.when(~_blank(raw) & kind.clean(raw).isNull(), issue(field.name, kind.rule, raw, field.on_invalid)))
+            checks.append(_found(_blank(raw), issue(field.name, MISSING, raw, field.on_invalid)))
+        rule = KINDS[field.kind].rule
+        checks.append(_found(~_blank(raw) & cleaned(field.name).isNull(), issue(field.name, rule, raw, field.on_invalid)))
     return checks
 
 
-# Row rules: relations between fields. Each names the field it blames (nulled on repair).
-def _call_end_before_start(spec: EntitySpec) -> Column:
-    start, end = clean.parse_timestamp(F.col("call_start_time")), clean.parse_timestamp(F.col("call_end_time"))
-    return F.when(end < start, issue("call_end_time", "end_before_start", F.col("call_end_time"), REPAIR))
+# Row rules: relations between fields, on their cleaned values. Each names the field it blames
+# (nulled on repair).
+def _call_end_before_start(spec: EntitySpec, cleaned: Cleaned) -> Column:
+    ended_first = cleaned("call_end_time") < cleaned("call_start_time")
+    return _found(ended_first, issue("call_end_time", "end_before_start", F.col("call_end_time"), REPAIR))
 
 
-def _resolution_before_request(spec: EntitySpec) -> Column:
-    request, resolution = clean.parse_timestamp(F.col("request_date")), clean.parse_timestamp(F.col("resolution_date"))
-    return F.when(resolution < request, issue("resolution_date", "resolution_before_request", F.col("resolution_date"), REPAIR))
+def _resolution_before_request(spec: EntitySpec, cleaned: Cleaned) -> Column:
+    resolved_first = cleaned("resolution_date") < cleaned("request_date")
+    return _found(resolved_first, issue("resolution_date", "resolution_before_request", F.col("resolution_date"), REPAIR))
 
 
-def _resolution_date_on_unresolved(spec: EntitySpec) -> Column:
-    status = clean.clean_status(F.col("resolution_status"))
-    resolved_at = clean.parse_timestamp(F.col("resolution_date"))
-    return F.when(
-        resolved_at.isNotNull() & status.isNotNull() & (status != "Resolved"),
+def _resolution_date_on_unresolved(spec: EntitySpec, cleaned: Cleaned) -> Column:
+    status = cleaned("resolution_status")
+    return _found(
+        cleaned("resolution_date").isNotNull() & status.isNotNull() & (status != "Resolved"),
         issue("resolution_date", "resolution_date_on_unresolved", F.col("resolution_date"), REPAIR),
     )
 
 
-def _id_not_embedding_customer(spec: EntitySpec) -> Column:
-    key = F.col(spec.key)
-    embeds = clean.id_embeds_customer(clean.clean_id(key), clean.clean_customer_id(F.col("customer_id")))
-    return F.when(embeds == F.lit(False), issue(spec.key, "id_not_embedding_customer", key, WARNING))
+def _id_not_embedding_customer(spec: EntitySpec, cleaned: Cleaned) -> Column:
+    embeds = clean.id_embeds_customer(cleaned(spec.key), cleaned("customer_id"))
+    return _found(embeds == F.lit(False), issue(spec.key, "id_not_embedding_customer", F.col(spec.key), WARNING))
 
 
-def _signup_before_birth(spec: EntitySpec) -> Column:
-    born, signed_up = clean.parse_date(F.col("date_of_birth")), clean.parse_date(F.col("signup_date"))
-    return F.when(signed_up < born, issue("signup_date", "signup_before_birth", F.col("signup_date"), REPAIR))
+def _signup_before_birth(spec: EntitySpec, cleaned: Cleaned) -> Column:
+    signed_up_first = cleaned("signup_date") < cleaned("date_of_birth")
+    return _found(signed_up_first, issue("signup_date", "signup_before_birth", F.col("signup_date"), REPAIR))
 
 
-ROW_RULES: dict[str, Callable[[EntitySpec], Column]] = {
+ROW_RULES: dict[str, Callable[[EntitySpec, Cleaned], Column]] = {
     "call_end_before_start": _call_end_before_start,
     "resolution_before_request": _resolution_before_request,
     "resolution_date_on_unresolved": _resolution_date_on_unresolved,
@@ -116,12 +135,13 @@ ROW_RULES: dict[str, Callable[[EntitySpec], Column]] = {
 }
 
 
-def find_issues(spec: EntitySpec) -> Callable[[DataFrame], DataFrame]:
-    """First pass: add `_issues` computed from the raw values only."""
-    checks = field_issues(spec) + [ROW_RULES[name](spec) for name in spec.row_rules]
+def find_issues(spec: EntitySpec, cleaned: Cleaned | None = None) -> Callable[[DataFrame], DataFrame]:
+    """First pass: add `_issues` computed from the raw values (and what their cleaners make of them)."""
+    cleaned = cleaned or raw_cleaned(spec)
+    checks = field_issues(spec, cleaned) + [ROW_RULES[name](spec, cleaned) for name in spec.row_rules]
 
     def transform(frame: DataFrame) -> DataFrame:
-        return frame.withColumn(ISSUES, F.filter(F.array(*checks), lambda found: found.isNotNull()))
+        return frame.withColumn(ISSUES, F.flatten(F.array(*checks)))
 
     return transform
 

@@ -1,6 +1,7 @@
 """Transformer (SPEC §4): the double pass over one bronze batch of one entity, and the routing.
 
-Pass one finds problems on the raw values (`checks.find_issues`); pass two cleans and types every
+Every field's cleaner runs once (`clean_values`). Pass one finds problems on the raw values and what
+the cleaners made of them (`checks.find_issues`); pass two keeps the cleaned, typed value of every
 field, nulling the fields a repairable issue names. Each row then goes to exactly one place:
 
     rejected   the natural key (or a reference a complaint cannot load without) is unusable
@@ -97,12 +98,25 @@ def to_canonical_columns(spec: EntitySpec, raw_by_column: dict[str, str]) -> tup
     return transform, tuple(unknown)
 
 
-def clean_fields(spec: EntitySpec) -> Callable[[DataFrame], DataFrame]:
-    """Second pass: typed, cleaned values; a field with a repairable issue is nulled."""
+VALUE_PREFIX = "_value_"  # a field's cleaned value before any issue is applied
+
+
+def clean_values(spec: EntitySpec) -> Callable[[DataFrame], DataFrame]:
+    """Every field's cleaner applied once to its raw value: the checks and the second pass share it."""
     def transform(frame: DataFrame) -> DataFrame:
-        typed = {
-            f.name: F.when(~has_issue(REPAIR, f.name), KINDS[f.kind].clean(F.col(f.name))) for f in spec.fields
-        }
+        return frame.withColumns({f"{VALUE_PREFIX}{f.name}": KINDS[f.kind].clean(F.col(f.name)) for f in spec.fields})
+
+    return transform
+
+
+def _cleaned_value(name: str) -> Column:
+    return F.col(f"{VALUE_PREFIX}{name}")
+
+
+def clean_fields(spec: EntitySpec) -> Callable[[DataFrame], DataFrame]:
+    """Second pass: typed, cleaned values (from `clean_values`); a field with a repairable issue is nulled."""
+    def transform(frame: DataFrame) -> DataFrame:
+        typed = {f.name: F.when(~has_issue(REPAIR, f.name), _cleaned_value(f.name)) for f in spec.fields}
         if spec.name == "customers":
             state_code = cleaning.address_state_code(F.col("address"))
             typed |= {
@@ -110,7 +124,8 @@ def clean_fields(spec: EntitySpec) -> Callable[[DataFrame], DataFrame]:
                 "state_name": cleaning.state_name(state_code),
                 "zip_code": cleaning.address_zip(F.col("address")),
             }
-        return frame.withColumns({f"_clean_{name}": column for name, column in typed.items()})
+        return frame.withColumns({f"_clean_{name}": column for name, column in typed.items()}).drop(
+            *[f"{VALUE_PREFIX}{f.name}" for f in spec.fields])
 
     return transform
 
@@ -209,7 +224,8 @@ def transform_batch(spec: EntitySpec, bronze: DataFrame, raw_by_column: dict[str
     canonical, unknown = to_canonical_columns(spec, raw_by_column)
     routed = (
         bronze.transform(canonical)
-        .transform(find_issues(spec))
+        .transform(clean_values(spec))
+        .transform(find_issues(spec, cleaned=_cleaned_value))
         .transform(clean_fields(spec))
         .transform(route(spec))
         .persist()
