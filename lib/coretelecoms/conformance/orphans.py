@@ -51,7 +51,8 @@ def split_orphans(complaints: DataFrame, channel: str, customer_keys: DataFrame,
     relation of a few hundred MB, far past the 10 MB broadcast threshold, built on the driver and
     copied to every executor each run, while a shuffle join with a daily batch (at most ~380k rows)
     is cheap. (AQE still turns it into a broadcast join when the keys are small, as in tests.)
-    Both outputs derive from one join: a caller using both should persist `complaints` first.
+    Both outputs derive from one join each; a caller evaluating them more than once should persist
+    them, and the keys too (`merge_silver` reads the current keys once per run).
     """
     checked = (
         complaints

@@ -86,8 +86,19 @@ def merge_silver(spark: SparkSession, settings: Settings, run_id: str, run_date:
             rows = checked.batches[entity].rows
             result.dimensions[entity] = merge_dimension_scd2(
                 spark, silver_table(settings, entity), rows, ENTITIES[entity].key, _attributes(entity, rows), run_date)
-    customer_keys = _current_keys(spark, settings, CUSTOMERS)
-    agent_keys = _current_keys(spark, settings, AGENTS)
+    # Every channel checks its parents against these keys, several times: read them once.
+    customer_keys = _current_keys(spark, settings, CUSTOMERS).persist()
+    agent_keys = _current_keys(spark, settings, AGENTS).persist()
+    try:
+        _merge_channels(spark, settings, run_id, run_date, checked, customer_keys, agent_keys, result, progress)
+    finally:
+        customer_keys.unpersist()
+        agent_keys.unpersist()
+    return result
+
+
+def _merge_channels(spark: SparkSession, settings: Settings, run_id: str, run_date: dt.date, checked: QualityResult,
+                    customer_keys: DataFrame, agent_keys: DataFrame, result: ConformanceResult, progress) -> None:
     orphans_path = silver_table(settings, ORPHANED_COMPLAINTS)
     for channel in COMPLAINTS:
         schema = _complaint_schema(spark, settings, channel, checked)
@@ -98,8 +109,10 @@ def merge_silver(spark: SparkSession, settings: Settings, run_id: str, run_date:
         if channel in checked.batches:
             rows = checked.batches[channel].rows
             loadable, orphans = split_orphans(rows, channel, customer_keys, agent_keys)
+            orphans = orphans.persist()  # few rows, read three times
             merge_orphans(spark, orphans_path, orphans, run_id, run_date)
             result.orphaned[channel] = orphans.count()
+            orphans.unpersist()
             to_load = loadable
         replayed = replayable(spark, orphans_path, customer_keys, agent_keys, channel, schema).persist()
         result.replayed[channel] = replayed.count()
@@ -118,7 +131,6 @@ def merge_silver(spark: SparkSession, settings: Settings, run_id: str, run_date:
             f"  conformance {channel:<15} changed {result.changed[channel]:>8,}  orphaned {result.orphaned.get(channel, 0):>6,}"
             f"  replayed {result.replayed[channel]:>6,}  transitions {result.transitions[channel]:>8,}"
         )
-    return result
 
 
 def run_date_rows(spark: SparkSession, settings: Settings, run_date: dt.date) -> dict[str, DataFrame]:

@@ -45,13 +45,16 @@ def positional(index: int) -> str:
     return f"_c{index}"
 
 
-def with_row_numbers(frame: DataFrame, name: str = ROW) -> tuple[DataFrame, DataFrame]:
+def with_row_numbers(frame: DataFrame, name: str = ROW) -> tuple[DataFrame, DataFrame | None]:
     """Number rows 0..n-1 in input order without a single-partition sort.
 
     Each partition's rows are counted once, and a partition's first row number is the sum of the
     counts of the partitions before it. The input is cached for the write that follows (so it is read
-    once); the cached frame is returned second for the caller to release.
+    once); the cached frame is returned second for the caller to release. A single partition (a
+    multi-line CSV is never split) needs neither: its ids already are the positions.
     """
+    if frame.rdd.getNumPartitions() == 1:
+        return frame.withColumn(name, F.monotonically_increasing_id()), None
     tagged = (
         frame.withColumn("_mid", F.monotonically_increasing_id())
         .withColumn("_part", F.shiftright("_mid", _POSITION_BITS))
@@ -98,7 +101,7 @@ def read_csv(spark: SparkSession, source_input: SourceInput, probe: Probe) -> Ra
         *[F.coalesce(F.col(c), F.lit("")).alias(positional(i)) for i, c in enumerate(columns)],
         (F.col("_line") - 1).alias(ROW),
     )
-    return RawBatch(source_input, rows, raw_columns, probe.size, probe.checksum, (cached,))
+    return RawBatch(source_input, rows, raw_columns, probe.size, probe.checksum, (cached,) if cached else ())
 
 
 def read_column_oriented_json(spark: SparkSession, source_input: SourceInput, probe: Probe) -> RawBatch:
