@@ -159,6 +159,25 @@ def route(spec: EntitySpec) -> Callable[[DataFrame], DataFrame]:
     return transform
 
 
+RECORD = "_record"
+
+
+def keep_raw_record_of_issues(spec: EntitySpec) -> Callable[[DataFrame], DataFrame]:
+    """The raw record as JSON where a row goes to `dq_issues`, and no raw field but the key.
+
+    Only those rows ever show their raw values again, so the routed frame that stays cached for the
+    rest of the run holds one small column instead of every raw field of every row.
+    """
+    raw_fields = [f.name for f in spec.fields]
+
+    def transform(frame: DataFrame) -> DataFrame:
+        reported = (F.size(ISSUES) > 0) | (F.col(ROUTE) == COLLAPSED)
+        return frame.withColumn(RECORD, F.when(reported, F.to_json(F.struct(*raw_fields)))).drop(
+            *[name for name in raw_fields if name != spec.key])
+
+    return transform
+
+
 def silver_rows(spec: EntitySpec, frame: DataFrame, run_id: str, run_date) -> DataFrame:
     typed = [c for c in frame.columns if c.startswith("_clean_")]
     return frame.where(F.col(ROUTE).isin(CLEAN, REPAIRED)).select(
@@ -173,7 +192,6 @@ def issue_rows(spec: EntitySpec, frame: DataFrame, run_id: str, run_date) -> Dat
     """One dq_issues row per (record, field, rule), with the original record and its lineage."""
     duplicate = issue(spec.key, "duplicate_key", F.col(spec.key), "collapsed")
     found = F.when(F.col(ROUTE) == COLLAPSED, F.concat(F.col(ISSUES), F.array(duplicate))).otherwise(F.col(ISSUES))
-    raw_fields = [f.name for f in spec.fields]
     return (
         frame.where((F.size(ISSUES) > 0) | (F.col(ROUTE) == COLLAPSED))
         .select(
@@ -181,7 +199,7 @@ def issue_rows(spec: EntitySpec, frame: DataFrame, run_id: str, run_date) -> Dat
             F.col(spec.key).alias("natural_key"),
             F.explode(found).alias("issue"),
             F.col(ROUTE).alias("outcome"),
-            F.to_json(F.struct(*raw_fields)).alias("record"),
+            F.col(RECORD).alias("record"),
             *SILVER_LINEAGE,
             F.col(BRONZE_RUN_ID).alias("bronze_run_id"),
         )
@@ -228,6 +246,7 @@ def transform_batch(spec: EntitySpec, bronze: DataFrame, raw_by_column: dict[str
         .transform(find_issues(spec, cleaned=_cleaned_value))
         .transform(clean_fields(spec))
         .transform(route(spec))
+        .transform(keep_raw_record_of_issues(spec))
         .persist()
     )
     accounting = account(spec, routed, unknown)
