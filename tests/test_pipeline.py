@@ -10,6 +10,7 @@ from pyspark.sql import functions as F
 
 from coretelecoms import pipeline
 from coretelecoms.bronze.ingest import INGESTED, NOT_READY, REPLACED, UNCHANGED
+from coretelecoms.conformance.database import STAGING_COLUMNS
 from coretelecoms.platform.storage import spark_path
 from coretelecoms.quality.entities import ENTITIES
 from coretelecoms.quality.expectations import CriticalExpectationFailed
@@ -156,6 +157,9 @@ def test_rerunning_a_date_changes_nothing(spark, generated_run, conformance_dsn)
     assert {name: gold_rows(spark, settings, name) for name in GOLD_TABLES} == gold_before
     assert database_rows(conformance_dsn) == database_before
     assert query(conformance_dsn, "SELECT count(*) FROM pipeline_runs WHERE run_date = %s", last) == [(2,)]
+    # Nothing in the lake changed, so the database already held every table at these versions.
+    assert set(again.conformance.already_loaded) == set(STAGING_COLUMNS)
+    assert sum(again.conformance.staged.values()) == 0
 
 
 def test_failing_critical_expectation_stops_the_run_before_silver(spark, tmp_path, landing, source_dsn, conformance_dsn):  # noqa: F811

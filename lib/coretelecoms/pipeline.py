@@ -133,7 +133,7 @@ def run(
             with _Stage(result, "conformance_postgres", progress):
                 gold_rows = lifecycle_rows_of(spark, settings, run_date) if "gold" in stages else None
                 load_postgres(spark, settings, dsn, _run_load(result), result.conformance,
-                              {COMPLAINT_LIFECYCLE: gold_rows} if gold_rows is not None else {})
+                              {COMPLAINT_LIFECYCLE: gold_rows} if gold_rows is not None else {}, progress)
     except Exception as error:  # recorded in the run report and the audit table, then re-raised
         result.status, result.error = FAILED, f"{type(error).__name__}: {error}"
         if dsn:
@@ -178,6 +178,7 @@ def _stage_counts(result: RunResult) -> dict:
         "conformance": {} if conformance is None else {
             "orphaned": conformance.orphaned, "replayed": conformance.replayed, "changed": conformance.changed,
             "transitions": conformance.transitions, "dimensions": conformance.dimensions, "staged": conformance.staged,
+            "already_loaded": conformance.already_loaded,
         },
         "gold": {} if result.gold is None else {
             "lifecycle_changed": result.gold.lifecycle_changed, "complaints_changed": result.gold.complaints_changed,

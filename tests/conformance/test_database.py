@@ -16,9 +16,11 @@ from coretelecoms.conformance.load import (
     RunLoad,
     empty_staging,
     load_run,
+    loaded_versions,
     record_failed_run,
     write_staging,
 )
+from coretelecoms.conformance.merge import LakeVersion
 from coretelecoms.platform.postgres import create_database
 
 SPARK_TYPES = {
@@ -332,6 +334,7 @@ EXPECTED_CONSTRAINTS = {
         "CHECK (((status = 'resolved'::text) = ((resolved_run IS NOT NULL) AND (resolved_date IS NOT NULL))))",
     ),
     "pipeline_runs_pk": ("pipeline_runs", "PRIMARY KEY (run_id)"),
+    "loaded_lake_versions_pk": ("loaded_lake_versions", "PRIMARY KEY (staging_table)"),
     "complaint_lifecycle_pk": ("complaint_lifecycle", "PRIMARY KEY (channel, complaint_id)"),
     "complaint_lifecycle_customer_fk": (
         "complaint_lifecycle", "FOREIGN KEY (customer_id) REFERENCES customers(customer_id)"),
@@ -536,12 +539,26 @@ def test_a_failure_before_commit_leaves_every_table_as_it_was(spark, embedded_pg
         raise RuntimeError("injected failure")
 
     with pytest.raises(RuntimeError, match="injected failure"):
-        load_run(loaded, run("r2", DAY_2), before_commit=fail)
+        load_run(loaded, run("r2", DAY_2), {"call_logs": LakeVersion("calls-table", 7)}, before_commit=fail)
 
     assert seen_inside == [2]  # the whole load had run when the failure struck
-    assert snapshot(loaded) == before
+    assert snapshot(loaded) == before  # the lake version it staged from is not recorded either
     counts = load_run(loaded, run("r2", DAY_2))
     assert changes(counts) == {"customers": (0, 1), "call_logs": (1, 0), "orphaned_complaints": (0, 1)}
+
+
+def test_the_load_records_the_lake_version_each_staging_table_came_from(spark, embedded_pg):
+    loaded = loaded_database(spark, embedded_pg, "lake_versions")
+    customers_v3 = LakeVersion("customers-table", 3)
+    load_run(loaded, run("r2", DAY_2), {"customers": customers_v3})
+    assert loaded_versions(loaded, DAY_2) == {"customers": customers_v3}
+    assert loaded_versions(loaded, DAY_1) == {}  # r1 recorded none; and versions are per run date
+
+    load_run(loaded, run("r3", DAY_2), {"customers": customers_v3})  # found already loaded: r2 keeps the row
+    assert query(loaded, "SELECT staging_table, lake_version, run_id FROM loaded_lake_versions") == [("customers", 3, "r2")]
+    recreated = LakeVersion("customers-table-recreated", 3)  # same version number, another table
+    load_run(loaded, run("r4", DAY_2), {"customers": recreated})
+    assert loaded_versions(loaded, DAY_2) == {"customers": recreated}
 
 
 def test_a_fact_without_its_customer_names_the_key_and_changes_nothing(spark, embedded_pg):

@@ -1,5 +1,6 @@
 """Orphan quarantine and replay, SCD2 dimensions, complaint current state and status history on crafted rows."""
 import datetime as dt
+import shutil
 
 from chispa import assert_df_equality
 from delta.tables import DeltaTable
@@ -10,11 +11,13 @@ from coretelecoms.conformance.merge import (
     dimension_changes,
     merge_complaints,
     merge_dimension_scd2,
+    pinned,
 )
 from coretelecoms.conformance.orphans import (
     BOTH,
     MISSING_AGENT,
     MISSING_CUSTOMER,
+    check_parents,
     mark_resolved,
     merge_orphans,
     replayable,
@@ -72,7 +75,7 @@ def test_split_orphans_gives_reasons_and_keeps_the_full_typed_record(spark):
     complaints = calls(spark, ("ok", KNOWN, 1001, "Backlog", D1), ("no-cust", GHOST, 1001, "Backlog", D1),
                        ("no-agent", KNOWN, 1999, "Backlog", D1), ("no-both", GHOST, 1999, "Backlog", D1))
     customers = keys(spark, "customer_id", [KNOWN, KNOWN])  # duplicate keys never duplicate complaints
-    loadable, orphans = split_orphans(complaints, "call_logs", customers, keys(spark, "agent_id", [1001], "int"))
+    loadable, orphans = split_orphans(check_parents(complaints, customers, keys(spark, "agent_id", [1001], "int")), "call_logs")
 
     assert_df_equality(loadable, complaints.where("call_id = 'ok'"), ignore_row_order=True)
     found = {(r.channel, r.complaint_id, r.customer_id, r.agent_id, r.reason, r.source_date) for r in orphans.collect()}
@@ -87,7 +90,7 @@ def test_late_arriving_customer_is_replayed_then_resolved_by_the_run(spark, tmp_
     path = tmp_path / "orphaned_complaints"
     agents = keys(spark, "agent_id", [1001], "int")
     day1 = calls(spark, ("late", LATE, 1001, "Backlog", D1), ("ok", KNOWN, 1001, "Backlog", D1))
-    _, orphans = split_orphans(day1, "call_logs", keys(spark, "customer_id", [KNOWN]), agents)
+    _, orphans = split_orphans(check_parents(day1, keys(spark, "customer_id", [KNOWN]), agents), "call_logs")
     merge_orphans(spark, str(path), orphans, "run-d1", D1)
     assert replayable(spark, str(path), keys(spark, "customer_id", [KNOWN]), agents, "call_logs", day1.schema).isEmpty()
 
@@ -113,7 +116,7 @@ def test_true_orphan_stays_open_and_is_counted_once_per_run_date(spark, tmp_path
     customers, agents = keys(spark, "customer_id", [KNOWN]), keys(spark, "agent_id", [1001], "int")
 
     def quarantine(agent, status, day, run_id):
-        _, orphans = split_orphans(calls(spark, ("ghost", GHOST, agent, status, day)), "call_logs", customers, agents)
+        _, orphans = split_orphans(check_parents(calls(spark, ("ghost", GHOST, agent, status, day)), customers, agents), "call_logs")
         merge_orphans(spark, path, orphans, run_id, day)
 
     quarantine(1001, "Backlog", D1, "run-d1")
@@ -170,7 +173,7 @@ def test_complaint_lifecycle_current_state_and_status_history(spark, tmp_path):
         changed = merge_complaints(spark, state, batch, "web_complaints", "request_id", day)
         written = sorted(r.request_id for r in changed.collect())
         changed.unpersist()
-        return written, append_status_history(spark, history, batch, "web_complaints", "request_id", day, state)
+        return written, append_status_history(spark, history, {"web_complaints": batch}, day, {"web_complaints": state})["web_complaints"]
 
     resolved_at = dt.datetime(2025, 6, 3, 9, 30)
     assert run(D1, ("x", "Payments", "Backlog", None, D1), ("y", "Payments", "Backlog", None, D1)) == (["x", "y"], 2)
@@ -196,9 +199,38 @@ def test_complaint_lifecycle_current_state_and_status_history(spark, tmp_path):
 
 def test_call_history_keeps_the_newest_of_repeated_keys_and_has_no_resolution_date(spark, tmp_path):
     batch_and_replay = calls(spark, ("c", KNOWN, 1001, "Backlog", D1), ("c", KNOWN, 1002, "In-Progress", D2))
-    added = append_status_history(spark, str(tmp_path / "history"), batch_and_replay, "call_logs", "call_id", D4,
-                                  str(tmp_path / "call_logs"))
+    added = append_status_history(spark, str(tmp_path / "history"), {"call_logs": batch_and_replay}, D4,
+                                  {"call_logs": str(tmp_path / "call_logs")})["call_logs"]
     rows = spark.read.format("delta").load(str(tmp_path / "history")).collect()
     assert added == 1
     assert [(r.channel, r.complaint_id, r.resolution_status, r.agent_id, r.resolution_date, r.source_generation_date)
             for r in rows] == [("call_logs", "c", "In-Progress", 1002, None, D2)]
+
+
+def test_channels_sharing_a_complaint_id_keep_separate_histories_in_one_append(spark, tmp_path):
+    history = str(tmp_path / "history")
+    tables = {"call_logs": str(tmp_path / "call_logs"), "web_complaints": str(tmp_path / "web_complaints")}
+
+    def append(day, call_status, web_status):
+        batches = {"call_logs": calls(spark, ("same-id", KNOWN, 1001, call_status, day)),
+                   "web_complaints": web(spark, ("same-id", "Payments", web_status, None, day))}
+        return append_status_history(spark, history, batches, day, tables)
+
+    assert append(D1, "Backlog", "Backlog") == {"call_logs": 1, "web_complaints": 1}
+    assert append(D2, "Backlog", "Resolved") == {"call_logs": 0, "web_complaints": 1}  # only the web form moved
+    assert append(D2, "Backlog", "Resolved") == {"call_logs": 0, "web_complaints": 0}  # re-run: nothing
+    rows = spark.read.format("delta").load(history).collect()
+    assert sorted((r.channel, r.resolution_status, r.observed_run_date) for r in rows) == [
+        ("call_logs", "Backlog", D1), ("web_complaints", "Backlog", D1), ("web_complaints", "Resolved", D2)]
+
+
+def test_a_table_recreated_at_the_same_path_is_another_lake_version(spark, tmp_path):
+    path = str(tmp_path / "table")
+    spark.range(3).write.format("delta").save(path)
+    rows, first = pinned(spark, path)
+    spark.range(5).write.format("delta").mode("append").save(path)
+    assert rows.count() == 3 and first.version == 0  # the frame stays at the version it reports
+    shutil.rmtree(path)
+    spark.range(3).write.format("delta").save(path)
+    _, recreated = pinned(spark, path)
+    assert recreated.version == first.version and recreated != first

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 import psycopg2
@@ -23,6 +23,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from coretelecoms.conformance.database import STAGING_COLUMNS
+from coretelecoms.conformance.merge import LakeVersion
 
 LOAD_LOCK = "coretelecoms.conformance.load"  # one load at a time per database
 FAILED = "failed"
@@ -261,10 +262,13 @@ FOREIGN_KEYS = {
 }
 
 
-def load_run(dsn: str, run: RunLoad, before_commit: Callable[[Cursor], None] | None = None) -> LoadCounts:
+def load_run(dsn: str, run: RunLoad, sources: Mapping[str, LakeVersion] | None = None,
+             before_commit: Callable[[Cursor], None] | None = None) -> LoadCounts:
     """Merge every staging table and record the run, in one transaction; return what changed.
 
-    `before_commit(cursor)` runs last inside the transaction (tests inject failures there).
+    `sources` maps a staging table to the lake table version its rows were read from (see
+    `loaded_versions`). `before_commit(cursor)` runs last inside the transaction (tests inject
+    failures there).
     """
     connection = psycopg2.connect(dsn)
     try:
@@ -275,12 +279,38 @@ def load_run(dsn: str, run: RunLoad, before_commit: Callable[[Cursor], None] | N
             tables["orphaned_complaints"] = _run_step(cursor, "orphaned_complaints", _ORPHANS_UPSERT, params)
             tables["resolved_orphans"] = _run_step(cursor, "resolved_orphans", _ORPHANS_RESOLVE, params)
             counts = LoadCounts(tables)
+            for table, version in (sources or {}).items():
+                cursor.execute(_RECORD_LAKE_VERSION, {"staging_table": table, "lake_table_id": version.table_id,
+                                                      "lake_version": version.version, **params})
             _upsert_run(cursor, run, {**run.stage_counts, "conformance_load": counts.as_dict()})
             if before_commit is not None:
                 before_commit(cursor)
         return counts
     finally:
         connection.close()
+
+
+def loaded_versions(dsn: str, run_date: dt.date) -> dict[str, LakeVersion]:
+    """Per staging table, the lake table version whose rows of `run_date` the database already holds."""
+    connection = psycopg2.connect(dsn)
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute("SELECT staging_table, lake_table_id, lake_version FROM loaded_lake_versions WHERE run_date = %s",
+                           (run_date,))
+            return {table: LakeVersion(table_id, version) for table, table_id, version in cursor.fetchall()}
+    finally:
+        connection.close()
+
+
+# The run that staged a version keeps the row: a later run that found it loaded changes nothing.
+_RECORD_LAKE_VERSION = (
+    "INSERT INTO loaded_lake_versions AS target (staging_table, lake_table_id, lake_version, run_date, run_id)"
+    " VALUES (%(staging_table)s, %(lake_table_id)s, %(lake_version)s, %(run_date)s, %(run_id)s)"
+    " ON CONFLICT (staging_table) DO UPDATE SET lake_table_id = excluded.lake_table_id,"
+    "  lake_version = excluded.lake_version, run_date = excluded.run_date, run_id = excluded.run_id"
+    " WHERE (target.lake_table_id, target.lake_version, target.run_date)"
+    "  IS DISTINCT FROM (excluded.lake_table_id, excluded.lake_version, excluded.run_date)"
+)
 
 
 def record_failed_run(dsn: str, run: RunLoad) -> None:

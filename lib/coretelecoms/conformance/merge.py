@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import datetime as dt
 import operator
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import reduce
 
 from delta.tables import DeltaTable
@@ -33,6 +34,7 @@ HISTORY_COLUMNS = (
     "complaint_id", "channel", "resolution_status", "agent_id", "resolution_date",
     "observed_run_date", "source_generation_date", "customer_id",
 )
+HISTORY_KEY = ("channel", "complaint_id")
 TRACKED = ("resolution_status", "agent_id", "resolution_date")  # a change of these is a history row
 NEW, CHANGED, UNCHANGED = "new", "changed", "unchanged"
 
@@ -55,6 +57,21 @@ def snapshot(spark: SparkSession, location: str) -> DataFrame:
     """The table pinned at its current version, so later commits never change what this frame reads."""
     version = DeltaTable.forPath(spark, location).history(1).first()["version"]
     return spark.read.format("delta").option("versionAsOf", version).load(location)
+
+
+@dataclass(frozen=True)
+class LakeVersion:
+    """One version of one Delta table: the id changes when a table is re-created at the same path."""
+
+    table_id: str
+    version: int
+
+
+def pinned(spark: SparkSession, location: str) -> tuple[DataFrame, LakeVersion]:
+    """`snapshot`, with the version it reads."""
+    table = DeltaTable.forPath(spark, location)
+    version = LakeVersion(table.detail().first()["id"], table.history(1).first()["version"])
+    return spark.read.format("delta").option("versionAsOf", version.version).load(location), version
 
 
 def newest_per_key(rows: DataFrame, key: str, generation_date: str) -> DataFrame:
@@ -190,46 +207,52 @@ HISTORY_SCHEMA = StructType([
 ])
 
 
-def append_status_history(spark: SparkSession, path: str, rows: DataFrame, channel: str, key: str,
-                          run_date: dt.date, complaints_path: str) -> int:
-    """Append to `complaint_status_history` what the run observed; returns the number of rows added.
+def append_status_history(spark: SparkSession, path: str, batches: Mapping[str, DataFrame], run_date: dt.date,
+                          complaint_tables: Mapping[str, str]) -> dict[str, int]:
+    """Append to `complaint_status_history` what the run observed; returns the rows added per channel.
 
-    A complaint gets a row when it has none yet, or when its status, agent or resolution date
-    differs from its latest row observed before `run_date` (other attribute changes add nothing).
-    A row older (generation date) than what the history or the channel's current-state table at
-    `complaints_path` already holds is a late re-delivery and adds nothing. Rows are keyed by
-    (channel, complaint_id, observed_run_date) and only inserted if absent, so re-running a date
-    adds nothing.
+    `batches` maps a channel to its rows; one MERGE takes every channel's additions. A complaint gets a
+    row when it has none yet, or when its status, agent or resolution date differs from its latest
+    row observed before `run_date` (other attribute changes add nothing). A row older (generation
+    date) than what the history or the channel's current-state table (`complaint_tables[channel]`)
+    already holds is a late re-delivery and adds nothing. Rows are keyed by (channel, complaint_id,
+    observed_run_date) and only inserted if absent, so re-running a date adds nothing.
 
-    `rows` is the run's batch (or what `merge_complaints` returned). The result does not depend on
-    whether the complaint MERGE ran before or after; passing the batch lets a re-run fill in history
-    that a run failing between the two calls did not write.
+    The rows are the run's batch (or what `merge_complaints` returned). The result does not depend
+    on whether the complaint MERGE ran before or after; passing the batch lets a re-run fill in
+    history that a run failing between the two calls did not write.
     """
-    generation = ENTITIES[channel].generation_date
-    observed = _observations(newest_per_key(rows, key, generation), channel, key, generation, run_date)
+    channels = list(batches)
+    observed = reduce(DataFrame.unionByName, [
+        _observations(newest_per_key(rows, ENTITIES[channel].key, ENTITIES[channel].generation_date), channel, run_date)
+        for channel, rows in batches.items()
+    ])
     location = ensure_table(spark, path, HISTORY_SCHEMA, partition_by=("channel",))
-    history = snapshot(spark, location).where(F.col("channel") == channel)
+    history = snapshot(spark, location).where(F.col("channel").isin(channels))
     additions = (
-        observed.join(_latest_before(history, observed, run_date), "complaint_id", "left")
-        .join(_stored_generations(spark, complaints_path, key, generation), "complaint_id", "left")
+        observed.join(_latest_before(history, observed, run_date), list(HISTORY_KEY), "left")
+        .join(_stored_generations(spark, complaint_tables, channels), list(HISTORY_KEY), "left")
         .where(_is_new_observation(F.col("_latest"), F.col("_stored_generation")))
-        .join(history.where(F.col("observed_run_date") == F.lit(run_date)), "complaint_id", "left_anti")
+        .join(history.where(F.col("observed_run_date") == F.lit(run_date)), list(HISTORY_KEY), "left_anti")
         .select(*HISTORY_COLUMNS)
         .persist()
     )
     try:
-        added = additions.count()
-        if added:
-            # Channel and date as literals: Delta then reads only this channel's files of this date.
-            same_key = (f"t.channel = '{channel}' AND t.observed_run_date = DATE'{run_date.isoformat()}' "
-                        "AND t.complaint_id = s.complaint_id")
+        added = {channel: 0 for channel in channels}
+        added.update({row["channel"]: row["count"] for row in additions.groupBy("channel").count().collect()})
+        if any(added.values()):
+            # Channels and date as literals: Delta then reads only these channels' files of this date.
+            in_channels = ", ".join(f"'{channel}'" for channel in channels)
+            same_key = (f"t.channel IN ({in_channels}) AND t.observed_run_date = DATE'{run_date.isoformat()}' "
+                        "AND t.channel = s.channel AND t.complaint_id = s.complaint_id")
             DeltaTable.forPath(spark, location).alias("t").merge(additions.alias("s"), same_key).whenNotMatchedInsertAll().execute()
     finally:
         additions.unpersist()
     return added
 
 
-def _observations(rows: DataFrame, channel: str, key: str, generation: str, run_date: dt.date) -> DataFrame:
+def _observations(rows: DataFrame, channel: str, run_date: dt.date) -> DataFrame:
+    key, generation = ENTITIES[channel].key, ENTITIES[channel].generation_date
     resolution = F.col("resolution_date") if "resolution_date" in rows.columns else F.lit(None)  # calls have none
     return rows.select(
         F.col(key).cast("string").alias("complaint_id"),
@@ -248,19 +271,25 @@ def _latest_before(history: DataFrame, observed: DataFrame, run_date: dt.date) -
     latest = F.struct("observed_run_date", "source_generation_date", *TRACKED)  # structs order by their first field
     return (
         history.where(F.col("observed_run_date") < F.lit(run_date))
-        .join(observed.select("complaint_id"), "complaint_id", "left_semi")
-        .groupBy("complaint_id")
+        .join(observed.select(*HISTORY_KEY), list(HISTORY_KEY), "left_semi")
+        .groupBy(*HISTORY_KEY)
         .agg(F.max(latest).alias("_latest"))
     )
 
 
-def _stored_generations(spark: SparkSession, complaints_path: str, key: str, generation: str) -> DataFrame:
-    location = storage.spark_path(complaints_path)
-    if not DeltaTable.isDeltaTable(spark, location):
-        return spark.createDataFrame([], "complaint_id string, _stored_generation date")
-    return spark.read.format("delta").load(location).select(
-        F.col(key).cast("string").alias("complaint_id"), F.col(generation).alias("_stored_generation")
-    )
+def _stored_generations(spark: SparkSession, complaint_tables: Mapping[str, str], channels: list[str]) -> DataFrame:
+    stored = [
+        spark.read.format("delta").load(location).select(
+            F.lit(channel).alias("channel"),
+            F.col(ENTITIES[channel].key).cast("string").alias("complaint_id"),
+            F.col(ENTITIES[channel].generation_date).alias("_stored_generation"),
+        )
+        for channel in channels
+        if DeltaTable.isDeltaTable(spark, location := storage.spark_path(complaint_tables[channel]))
+    ]
+    if not stored:
+        return spark.createDataFrame([], "channel string, complaint_id string, _stored_generation date")
+    return reduce(DataFrame.unionByName, stored)
 
 
 def _is_new_observation(latest: Column, stored_generation: Column) -> Column:

@@ -21,6 +21,7 @@ ORPHANED_COMPLAINTS = "orphaned_complaints"
 MISSING_CUSTOMER, MISSING_AGENT, BOTH = "missing_customer", "missing_agent", "both"
 OPEN, RESOLVED = "open", "resolved"
 KEY = ("channel", "complaint_id")
+ORPHAN_REASON = "_orphan_reason"  # the column `check_parents` adds
 
 ORPHAN_SCHEMA = StructType([
     StructField("channel", StringType()),
@@ -43,16 +44,15 @@ TABLE_SCHEMA = StructType(ORPHAN_SCHEMA.fields + [
 ])
 
 
-def split_orphans(complaints: DataFrame, channel: str, customer_keys: DataFrame,
-                  agent_keys: DataFrame) -> tuple[DataFrame, DataFrame]:
-    """(loadable rows, unchanged; orphan rows in ORPHAN_SCHEMA). Pure: nothing is read or written.
+def check_parents(complaints: DataFrame, customer_keys: DataFrame, agent_keys: DataFrame) -> DataFrame:
+    """The complaints with ORPHAN_REASON: null when the customer and the agent exist, else what is missing.
 
     The 100 agent keys are broadcast. The customer keys are not: 2.5 million UUIDs make a hashed
     relation of a few hundred MB, far past the 10 MB broadcast threshold, built on the driver and
     copied to every executor each run, while a shuffle join with a daily batch (at most ~380k rows)
-    is cheap. (AQE still turns it into a broadcast join when the keys are small, as in tests.)
-    Both outputs derive from one join each; a caller evaluating them more than once should persist
-    them, and the keys too (`merge_silver` reads the current keys once per run).
+    is cheap, and free on the keys' side when they come hash-partitioned by customer_id (as
+    `merge_silver` persists them). AQE still turns it into a broadcast join when the keys are small.
+    `split_orphans` reads the result twice: a caller should persist it.
     """
     checked = (
         complaints
@@ -60,14 +60,20 @@ def split_orphans(complaints: DataFrame, channel: str, customer_keys: DataFrame,
         .join(F.broadcast(_known(agent_keys, "agent_id", "_has_agent")), "agent_id", "left")
     )
     has_customer, has_agent = F.col("_has_customer").isNotNull(), F.col("_has_agent").isNotNull()
-    loadable = checked.where(has_customer & has_agent).select(*complaints.columns)
-    orphans = checked.where(~(has_customer & has_agent)).select(
+    return checked.select(*complaints.columns, _reason(has_customer, has_agent).alias(ORPHAN_REASON))
+
+
+def split_orphans(checked: DataFrame, channel: str) -> tuple[DataFrame, DataFrame]:
+    """(loadable rows, as they came; orphan rows in ORPHAN_SCHEMA) of a `check_parents` result. Pure."""
+    columns = [c for c in checked.columns if c != ORPHAN_REASON]
+    loadable = checked.where(F.col(ORPHAN_REASON).isNull()).select(*columns)
+    orphans = checked.where(F.col(ORPHAN_REASON).isNotNull()).select(
         F.lit(channel).alias("channel"),
         F.col(ENTITIES[channel].key).cast("string").alias("complaint_id"),
         "customer_id",
         "agent_id",
-        _reason(has_customer, has_agent).alias("reason"),
-        F.to_json(F.struct(*complaints.columns)).alias("record"),
+        F.col(ORPHAN_REASON).alias("reason"),
+        F.to_json(F.struct(*columns)).alias("record"),
         F.col(SOURCE_DATE).alias("source_date"),
     )
     return loadable, orphans
@@ -79,7 +85,8 @@ def _known(keys: DataFrame, column: str, flag: str) -> DataFrame:
 
 
 def _reason(has_customer: Column, has_agent: Column) -> Column:
-    return F.when(~has_customer & ~has_agent, BOTH).when(~has_customer, MISSING_CUSTOMER).otherwise(MISSING_AGENT)
+    return (F.when(~has_customer & ~has_agent, BOTH).when(~has_customer, MISSING_CUSTOMER)
+            .when(~has_agent, MISSING_AGENT))
 
 
 def merge_orphans(spark: SparkSession, path: str, orphans: DataFrame, run_id: str, run_date: dt.date) -> None:

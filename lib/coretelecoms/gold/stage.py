@@ -15,7 +15,16 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from coretelecoms.conformance.merge import LAST_CHANGED, ROW_HASH, STATUS_HISTORY, ensure_table, row_hash, snapshot
+from coretelecoms.conformance.merge import (
+    LAST_CHANGED,
+    ROW_HASH,
+    STATUS_HISTORY,
+    LakeVersion,
+    ensure_table,
+    pinned,
+    row_hash,
+    snapshot,
+)
 from coretelecoms.gold import lifecycle
 from coretelecoms.gold.complaints import COMPLAINT_COLUMNS, unify
 from coretelecoms.platform import storage
@@ -119,7 +128,10 @@ def upsert_changed(spark: SparkSession, path: str, rows: DataFrame, columns: lis
     return count
 
 
-def lifecycle_rows_of(spark: SparkSession, settings: Settings, run_date: dt.date) -> DataFrame | None:
-    """The lifecycle rows the run date changed: what PostgreSQL must upsert."""
-    table = _table(spark, gold_table(settings, COMPLAINT_LIFECYCLE))
-    return None if table is None else table.where(F.col(UPDATED) == F.lit(run_date))
+def lifecycle_rows_of(spark: SparkSession, settings: Settings, run_date: dt.date) -> tuple[DataFrame, LakeVersion] | None:
+    """The lifecycle rows the run date changed (what PostgreSQL must upsert), with the table version read."""
+    path = storage.spark_path(gold_table(settings, COMPLAINT_LIFECYCLE))
+    if not DeltaTable.isDeltaTable(spark, path):
+        return None
+    table, version = pinned(spark, path)
+    return table.where(F.col(UPDATED) == F.lit(run_date)), version
