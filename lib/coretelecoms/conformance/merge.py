@@ -44,13 +44,21 @@ def row_hash(columns: Sequence[str]) -> Column:
     return F.sha2(F.to_json(F.struct(*columns), {"ignoreNullFields": "false"}), 256)
 
 
-def ensure_table(spark: SparkSession, path: str, schema: StructType, partition_by: Sequence[str] = ()) -> str:
-    """Create an empty Delta table at `path` unless one exists; returns the path Spark takes."""
+def ensure_table(spark: SparkSession, path: str, schema: StructType, partition_by: Sequence[str] = ()) -> tuple[str, bool]:
+    """Create an empty Delta table at `path` unless one exists; returns the path Spark takes and
+    whether this call created it (then the table is empty: see `append_to_new`)."""
     location = storage.spark_path(path)
-    if not DeltaTable.isDeltaTable(spark, location):
-        nullable = StructType([StructField(f.name, f.dataType, True) for f in schema.fields])
-        spark.createDataFrame([], nullable).write.format("delta").partitionBy(*partition_by).save(location)
-    return location
+    if DeltaTable.isDeltaTable(spark, location):
+        return location, False
+    nullable = StructType([StructField(f.name, f.dataType, True) for f in schema.fields])
+    spark.createDataFrame([], nullable).write.format("delta").partitionBy(*partition_by).save(location)
+    return location, True
+
+
+def append_to_new(location: str, rows: DataFrame, schema: StructType) -> None:
+    """Write `rows` into a table `ensure_table` has just created: into an empty table a MERGE would
+    only insert, after joining every row with nothing."""
+    rows.select(*schema.fieldNames()).write.format("delta").mode("append").save(location)
 
 
 def snapshot(spark: SparkSession, location: str) -> DataFrame:
@@ -99,7 +107,7 @@ def merge_dimension_scd2(spark: SparkSession, path: str, rows: DataFrame, key: s
         + [StructField(VALID_FROM, DateType()), StructField(VALID_TO, DateType()), StructField(IS_CURRENT, BooleanType())]
         + [incoming.schema[c] for c in lineage]
     )
-    location = ensure_table(spark, path, schema)
+    location, created = ensure_table(spark, path, schema)
     current = snapshot(spark, location).where(IS_CURRENT).select(key, F.col(ROW_HASH).alias("_current_hash"))
     classified = incoming.join(current, key, "left").withColumn(
         "_change",
@@ -110,19 +118,20 @@ def merge_dimension_scd2(spark: SparkSession, path: str, rows: DataFrame, key: s
     try:
         counts = {row["_change"]: row["count"] for row in classified.groupBy("_change").count().collect()}
         if counts.get(NEW) or counts.get(CHANGED):
-            _write_versions(spark, location, classified.where(F.col("_change") != UNCHANGED), key, schema, run_date)
+            _write_versions(spark, location, classified.where(F.col("_change") != UNCHANGED), key, schema, run_date, created)
     finally:
         classified.unpersist()
     return {"inserted": counts.get(NEW, 0), "updated": counts.get(CHANGED, 0), "unchanged": counts.get(UNCHANGED, 0)}
 
 
 def _write_versions(spark: SparkSession, location: str, changes: DataFrame, key: str, schema: StructType,
-                    run_date: dt.date) -> None:
+                    run_date: dt.date, created: bool) -> None:
     """One MERGE closes changed versions and inserts new ones (the staged-union trick).
 
     Every change carries its key as merge key: a changed key matches its current version, which is
     closed; a new key matches nothing and is inserted. Changed keys come a second time with a null
-    merge key, which never matches, so their new version is inserted in the same MERGE.
+    merge key, which never matches, so their new version is inserted in the same MERGE. A table
+    created by this run has only new keys: they are appended.
     """
     merge_key = F.col(key).alias("_merge_key")
     staged = changes.select(merge_key, "*").unionByName(
@@ -130,6 +139,9 @@ def _write_versions(spark: SparkSession, location: str, changes: DataFrame, key:
     )
     version_columns = {VALID_FROM: F.lit(run_date), VALID_TO: F.lit(None).cast("date"), IS_CURRENT: F.lit(True)}
     copied = [f.name for f in schema.fields if f.name not in version_columns]
+    if created:
+        append_to_new(location, changes.withColumns(version_columns), schema)
+        return
     (
         DeltaTable.forPath(spark, location).alias("t")
         .merge(staged.alias("s"), f"t.`{key}` = s._merge_key AND t.{IS_CURRENT}")
@@ -174,7 +186,7 @@ def merge_complaints(spark: SparkSession, path: str, rows: DataFrame, channel: s
         + [StructField(FIRST_SEEN, DateType()), StructField(LAST_CHANGED, DateType())]
         + [incoming.schema[c] for c in lineage]
     )
-    location = ensure_table(spark, path, schema)
+    location, created = ensure_table(spark, path, schema)
     stored = snapshot(spark, location).select(
         key, F.col(ROW_HASH).alias("_stored_hash"), F.col(generation).alias("_stored_generation"),
         F.col(FIRST_SEEN).alias("_stored_first_seen"),
@@ -188,13 +200,16 @@ def merge_complaints(spark: SparkSession, path: str, rows: DataFrame, channel: s
         .persist()
     )
     if changed.count():
-        (
-            DeltaTable.forPath(spark, location).alias("t")
-            .merge(changed.alias("s"), f"t.`{key}` = s.`{key}`")
-            .whenMatchedUpdateAll()
-            .whenNotMatchedInsertAll()
-            .execute()
-        )
+        if created:
+            append_to_new(location, changed, schema)
+        else:
+            (
+                DeltaTable.forPath(spark, location).alias("t")
+                .merge(changed.alias("s"), f"t.`{key}` = s.`{key}`")
+                .whenMatchedUpdateAll()
+                .whenNotMatchedInsertAll()
+                .execute()
+            )
     return changed
 
 
@@ -227,7 +242,7 @@ def append_status_history(spark: SparkSession, path: str, batches: Mapping[str, 
         _observations(newest_per_key(rows, ENTITIES[channel].key, ENTITIES[channel].generation_date), channel, run_date)
         for channel, rows in batches.items()
     ])
-    location = ensure_table(spark, path, HISTORY_SCHEMA, partition_by=("channel",))
+    location, created = ensure_table(spark, path, HISTORY_SCHEMA, partition_by=("channel",))
     history = snapshot(spark, location).where(F.col("channel").isin(channels))
     additions = (
         observed.join(_latest_before(history, observed, run_date), list(HISTORY_KEY), "left")
@@ -240,7 +255,9 @@ def append_status_history(spark: SparkSession, path: str, batches: Mapping[str, 
     try:
         added = {channel: 0 for channel in channels}
         added.update({row["channel"]: row["count"] for row in additions.groupBy("channel").count().collect()})
-        if any(added.values()):
+        if any(added.values()) and created:
+            append_to_new(location, additions, HISTORY_SCHEMA)
+        elif any(added.values()):
             # Channels and date as literals: Delta then reads only these channels' files of this date.
             in_channels = ", ".join(f"'{channel}'" for channel in channels)
             same_key = (f"t.channel IN ({in_channels}) AND t.observed_run_date = DATE'{run_date.isoformat()}' "

@@ -96,7 +96,7 @@ def merge_orphans(spark: SparkSession, path: str, orphans: DataFrame, run_id: st
     latest record, reason and ids; a resolved orphan that comes back orphaned is open again. Seen on
     the same or an earlier run date: nothing, so re-running a date changes nothing.
     """
-    location = ensure_table(spark, path, TABLE_SCHEMA)
+    location, _ = ensure_table(spark, path, TABLE_SCHEMA)
     seen = snapshot(spark, location).select(*KEY, "last_seen_date")
     # Only rows that change go to the MERGE: a matched row that is not updated still gets its file rewritten.
     fresh = (

@@ -20,6 +20,7 @@ from coretelecoms.conformance.merge import (
     ROW_HASH,
     STATUS_HISTORY,
     LakeVersion,
+    append_to_new,
     ensure_table,
     pinned,
     row_hash,
@@ -105,7 +106,7 @@ def upsert_changed(spark: SparkSession, path: str, rows: DataFrame, columns: lis
     differs from the stored row; returns how many. `updated_date` is bookkeeping, not content."""
     content = [c for c in columns if c not in KEY and c != UPDATED]
     hashed = rows.select(*columns).withColumn(ROW_HASH, row_hash(content))
-    location = ensure_table(spark, path, hashed.schema)
+    location, created = ensure_table(spark, path, hashed.schema)
     stored = snapshot(spark, location).select(*KEY, F.col(ROW_HASH).alias("_stored_hash"))
     changes = (
         hashed.join(stored, list(KEY), "left")
@@ -115,7 +116,9 @@ def upsert_changed(spark: SparkSession, path: str, rows: DataFrame, columns: lis
     )
     try:
         count = changes.count()
-        if count:
+        if count and created:
+            append_to_new(location, changes, hashed.schema)
+        elif count:
             (
                 DeltaTable.forPath(spark, location).alias("t")
                 .merge(changes.alias("s"), " AND ".join(f"t.{k} = s.{k}" for k in KEY))
