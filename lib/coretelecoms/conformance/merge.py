@@ -255,14 +255,16 @@ def append_status_history(spark: SparkSession, path: str, batches: Mapping[str, 
     try:
         added = {channel: 0 for channel in channels}
         added.update({row["channel"]: row["count"] for row in additions.groupBy("channel").count().collect()})
-        if any(added.values()) and created:
-            append_to_new(location, additions, HISTORY_SCHEMA)
-        elif any(added.values()):
-            # Channels and date as literals: Delta then reads only these channels' files of this date.
-            in_channels = ", ".join(f"'{channel}'" for channel in channels)
-            same_key = (f"t.channel IN ({in_channels}) AND t.observed_run_date = DATE'{run_date.isoformat()}' "
-                        "AND t.channel = s.channel AND t.complaint_id = s.complaint_id")
-            DeltaTable.forPath(spark, location).alias("t").merge(additions.alias("s"), same_key).whenNotMatchedInsertAll().execute()
+        if any(added.values()):
+            if created:
+                append_to_new(location, additions, HISTORY_SCHEMA)
+            else:
+                # Channels and date as literals: Delta then reads only these channels' files of this date.
+                in_channels = ", ".join(f"'{channel}'" for channel in channels)
+                same_key = (f"t.channel IN ({in_channels}) AND t.observed_run_date = DATE'{run_date.isoformat()}' "
+                            "AND t.channel = s.channel AND t.complaint_id = s.complaint_id")
+                (DeltaTable.forPath(spark, location).alias("t").merge(additions.alias("s"), same_key)
+                 .whenNotMatchedInsertAll().execute())
     finally:
         additions.unpersist()
     return added
@@ -295,15 +297,15 @@ def _latest_before(history: DataFrame, observed: DataFrame, run_date: dt.date) -
 
 
 def _stored_generations(spark: SparkSession, complaint_tables: Mapping[str, str], channels: list[str]) -> DataFrame:
-    stored = [
-        spark.read.format("delta").load(location).select(
-            F.lit(channel).alias("channel"),
-            F.col(ENTITIES[channel].key).cast("string").alias("complaint_id"),
-            F.col(ENTITIES[channel].generation_date).alias("_stored_generation"),
-        )
-        for channel in channels
-        if DeltaTable.isDeltaTable(spark, location := storage.spark_path(complaint_tables[channel]))
-    ]
+    stored = []
+    for channel in channels:
+        location = storage.spark_path(complaint_tables[channel])
+        if DeltaTable.isDeltaTable(spark, location):
+            stored.append(spark.read.format("delta").load(location).select(
+                F.lit(channel).alias("channel"),
+                F.col(ENTITIES[channel].key).cast("string").alias("complaint_id"),
+                F.col(ENTITIES[channel].generation_date).alias("_stored_generation"),
+            ))
     if not stored:
         return spark.createDataFrame([], "channel string, complaint_id string, _stored_generation date")
     return reduce(DataFrame.unionByName, stored)

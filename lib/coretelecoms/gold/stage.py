@@ -116,16 +116,17 @@ def upsert_changed(spark: SparkSession, path: str, rows: DataFrame, columns: lis
     )
     try:
         count = changes.count()
-        if count and created:
-            append_to_new(location, changes, hashed.schema)
-        elif count:
-            (
-                DeltaTable.forPath(spark, location).alias("t")
-                .merge(changes.alias("s"), " AND ".join(f"t.{k} = s.{k}" for k in KEY))
-                .whenMatchedUpdateAll()
-                .whenNotMatchedInsertAll()
-                .execute()
-            )
+        if count:
+            if created:
+                append_to_new(location, changes, hashed.schema)
+            else:
+                (
+                    DeltaTable.forPath(spark, location).alias("t")
+                    .merge(changes.alias("s"), " AND ".join(f"t.{k} = s.{k}" for k in KEY))
+                    .whenMatchedUpdateAll()
+                    .whenNotMatchedInsertAll()
+                    .execute()
+                )
     finally:
         changes.unpersist()
     return count
