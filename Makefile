@@ -8,10 +8,11 @@ DEMO_ARGS ?= --days 3 --scale 0.01 --seed 7
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: setup.py
+# The package with its dev tools and the embedded PostgreSQL (`local`), and the dev package (dev/).
+$(VENV)/.installed: setup.py dev/setup.py
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,local]' -e ./dev
 	@touch $@
 
 # The pinned jars of SPEC §1, fetched once from Maven Central; afterwards everything works offline.
@@ -22,7 +23,7 @@ var/jars/.complete: $(VENV)/.installed lib/coretelecoms/platform/jars.py
 	@touch $@
 
 demo: jars
-	$(BIN)/coretelecoms demo $(DEMO_ARGS)
+	$(BIN)/coretelecoms-dev demo $(DEMO_ARGS)
 
 test: jars
 	$(BIN)/python -m pytest
@@ -35,7 +36,7 @@ docs: jars
 # run and the next day end to end, each next to its floor; then the cleaners native vs pandas_udf vs udf.
 # Results: var/bench/latest.json. Long (30+ minutes on 2 cores): run it on an otherwise idle machine.
 bench: jars
-	$(BIN)/coretelecoms bench
+	$(BIN)/coretelecoms-dev bench
 
 # Deployment artifacts (README: Deployment): the wheel, the entry script, the JDBC driver, what each
 # platform installs, and MANIFEST.txt. Offline: no build isolation, the jar from the cache.
@@ -48,7 +49,7 @@ dist: jars
 	$(BIN)/python -m coretelecoms.dist dist
 
 lint: install
-	$(BIN)/ruff check lib jobs tests
+	$(BIN)/ruff check lib jobs tests dev
 
 # Generated state goes; the jar cache stays (it is a download, not state).
 clean:
@@ -56,4 +57,4 @@ clean:
 	rm -rf var/landing var/lake var/pg var/runs var/test var/spark-warehouse var/derby
 
 distclean: clean
-	rm -rf var $(VENV) lib/*.egg-info dist
+	rm -rf var $(VENV) lib/*.egg-info dev/*.egg-info dist

@@ -11,8 +11,12 @@ RUNTIME = [
     "gspread==6.1.4",
     "psycopg2-binary==2.9.10",
     "PyYAML==6.0.2",
-    "pgserver==0.1.4",  # ships the PostgreSQL 16 binaries of the embedded default
     "great-expectations==1.9.3",
+]
+
+# Only local runs start the embedded PostgreSQL; EMR and Glue connect to RDS and never install it.
+LOCAL = [
+    "pgserver==0.1.4",  # ships the PostgreSQL 16 binaries of the embedded default
 ]
 
 DEV = [
@@ -20,6 +24,7 @@ DEV = [
     "chispa==0.10.1",
     "hypothesis==6.122.3",
     "ruff==0.8.6",
+    "import-linter==2.17",  # the layering contract in .importlinter (tests/test_architecture.py)
     "wheel==0.45.1",  # `make dist` builds offline (--no-build-isolation); setuptools 65 needs it for bdist_wheel
     # A real S3, STS and Secrets Manager on loopback for tests/cloud; 5.0.26 is of boto3 1.35's time.
     "moto[server]==5.0.26",
@@ -46,6 +51,6 @@ setup(
         "coretelecoms.expectations": ["*.json"],
     },
     install_requires=RUNTIME,
-    extras_require={"dev": DEV},
+    extras_require={"dev": DEV, "local": LOCAL},
     entry_points={"console_scripts": ["coretelecoms=coretelecoms.cli:main"]},
 )

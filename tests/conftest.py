@@ -70,7 +70,7 @@ def conformance_dsn(embedded_pg):
 def generated_run(tmp_path_factory, source_dsn, conformance_dsn, spark):
     """Three generated days, each published and run once, as `make demo` does: (settings, truth, results)."""
     from coretelecoms import pipeline
-    from coretelecoms.sources.generator import GeneratorConfig, generate, publish
+    from coretelecoms_dev.generator import GeneratorConfig, generate, publish
 
     root = tmp_path_factory.mktemp("pipeline_truth")
     settings = make_settings(root, source_dsn, **{"postgres.conformance_url": conformance_dsn})

@@ -5,7 +5,7 @@ import datetime as dt
 
 from pyspark.sql import Row
 
-from coretelecoms.conformance.orphans import TABLE_SCHEMA as ORPHAN_TABLE_SCHEMA
+from coretelecoms.platform.tables import ORPHANED_COMPLAINTS, TABLES
 from coretelecoms.explore import issues_by_rule, orphan_ages, register_lake_tables, sla_hit_rate, status_durations
 from coretelecoms.gold.lifecycle import LIFECYCLE_SCHEMA
 from coretelecoms.platform.settings import load_settings
@@ -42,7 +42,7 @@ def test_issues_by_rule_counts_findings_and_the_records_they_come_from(spark):
 def test_orphan_ages_run_to_as_of_while_open_and_to_the_resolving_run_once_resolved(spark):
     as_of = D(2025, 3, 10)
     orphans = frame(
-        spark, ORPHAN_TABLE_SCHEMA,
+        spark, TABLES[ORPHANED_COMPLAINTS].spark_schema,
         {"channel": "call_logs", "reason": "missing_customer", "status": "open", "first_seen_date": as_of},
         {"channel": "call_logs", "reason": "missing_customer", "status": "open", "first_seen_date": D(2025, 3, 9)},
         {"channel": "call_logs", "reason": "missing_customer", "status": "open", "first_seen_date": D(2025, 3, 7)},

@@ -13,10 +13,9 @@ from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from pyspark.sql import functions as F
 
-from coretelecoms.conformance.orphans import ORPHANED_COMPLAINTS
-from coretelecoms.gold.stage import COMPLAINT_LIFECYCLE, gold_table
 from coretelecoms.platform import storage
-from coretelecoms.quality.stage import DQ_ISSUES, silver_table
+from coretelecoms.platform.tables import COMPLAINT_LIFECYCLE, DQ_ISSUES, ORPHANED_COMPLAINTS
+from coretelecoms.platform import lake
 from tests.conftest import PROJECT_ROOT
 
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "explore.ipynb"
@@ -68,10 +67,10 @@ def test_the_explore_notebook_runs_on_a_generated_lake_and_shows_its_numbers_and
     def table(location: str):
         return spark.read.format("delta").load(storage.spark_path(location))
 
-    orphans = table(silver_table(settings, ORPHANED_COMPLAINTS))
-    lifecycle = table(gold_table(settings, COMPLAINT_LIFECYCLE))
+    orphans = table(lake.silver(settings, ORPHANED_COMPLAINTS))
+    lifecycle = table(lake.gold(settings, COMPLAINT_LIFECYCLE))
     text = printed(notebook)
-    assert f"dq_issues rows: {table(silver_table(settings, DQ_ISSUES)).count()}\n" in text
+    assert f"dq_issues rows: {table(lake.silver(settings, DQ_ISSUES)).count()}\n" in text
     assert f"orphaned complaints: {orphans.count()} ({orphans.where(F.col('status') == 'open').count()} open)" in text
     assert f"complaints in the lifecycle: {lifecycle.count()}\n" in text
     assert f"resolved complaints: {lifecycle.where(F.col('met_sla').isNotNull()).count()}\n" in text

@@ -10,13 +10,13 @@ from pyspark.sql import functions as F
 
 from coretelecoms import pipeline
 from coretelecoms.bronze.ingest import INGESTED, NOT_READY, REPLACED, UNCHANGED
-from coretelecoms.conformance.database import STAGING_COLUMNS
+from coretelecoms.platform.tables import staging_columns
 from coretelecoms.platform.storage import spark_path
-from coretelecoms.quality.entities import ENTITIES
+from coretelecoms.platform.tables import ENTITIES
 from coretelecoms.quality.expectations import CriticalExpectationFailed
-from coretelecoms.gold.stage import gold_table
-from coretelecoms.quality.stage import DQ_ISSUES, silver_table
-from coretelecoms.reporting.summary import expected_rows
+from coretelecoms.platform.tables import DQ_ISSUES
+from coretelecoms_dev.summary import expected_rows
+from coretelecoms.platform import lake
 from tests.bronze.test_ingest_crafted import CALLS, landing  # noqa: F401  (fixture)
 from tests.bronze.test_ingest_crafted import write_csv
 from tests.conftest import make_settings
@@ -51,7 +51,7 @@ def test_bronze_counts_equal_the_ground_truth(generated_run):
 
 def test_every_malformed_value_is_in_dq_issues_and_no_clean_value_is(spark, generated_run):
     settings, truth, results = generated_run
-    issues = spark.read.format("delta").load(spark_path(silver_table(settings, DQ_ISSUES)))
+    issues = spark.read.format("delta").load(spark_path(lake.silver(settings, DQ_ISSUES)))
     last_customers = max(v["date"] for v in truth["customer_versions"])
     injected = {
         (m["source"], m["date"] if m["source"] != "customers" else last_customers, m["row"])
@@ -82,12 +82,12 @@ def test_duplicates_are_collapsed_and_accounted(spark, generated_run):
 
 
 def silver_rows(spark, settings, name, drop=()):
-    frame = spark.read.format("delta").load(spark_path(silver_table(settings, name)))
+    frame = spark.read.format("delta").load(spark_path(lake.silver(settings, name)))
     return sorted(map(tuple, frame.drop(*drop).collect()))
 
 
 def gold_rows(spark, settings, name):
-    return sorted(map(tuple, spark.read.format("delta").load(spark_path(gold_table(settings, name))).collect()))
+    return sorted(map(tuple, spark.read.format("delta").load(spark_path(lake.gold(settings, name))).collect()))
 
 
 def database_rows(dsn):
@@ -158,7 +158,7 @@ def test_rerunning_a_date_changes_nothing(spark, generated_run, conformance_dsn)
     assert database_rows(conformance_dsn) == database_before
     assert query(conformance_dsn, "SELECT count(*) FROM pipeline_runs WHERE run_date = %s", last) == [(2,)]
     # Nothing in the lake changed, so the database already held every table at these versions.
-    assert set(again.conformance.already_loaded) == set(STAGING_COLUMNS)
+    assert set(again.conformance.already_loaded) == set(staging_columns())
     assert sum(again.conformance.staged.values()) == 0
 
 

@@ -29,10 +29,10 @@ JDBC_DRIVER = f"jars/{JDBC_JAR.file_name}"
 MANIFEST = "MANIFEST.txt"
 VENV_PACK = "venv-pack==0.2.0"  # the version AWS's EMR Serverless samples pack with
 
-# Never installed on a cloud platform: it brings its own, or the package only serves local runs.
+# Never installed on a cloud platform: the platform brings its own. (pgserver, the embedded PostgreSQL of
+# local runs, is no runtime requirement but the `local` extra; no extra is ever in these lists.)
 PLATFORM_PROVIDED = {
     "pyspark": "EMR 7.12 and Glue 5.1 run their own Spark 3.5.6",
-    "pgserver": "the embedded PostgreSQL of local runs; in the cloud the database is RDS",
 }
 # Glue 5.1 ships these (AWS Glue docs, "Python modules already provided in AWS Glue", 5.1). It ships
 # numpy too, but 2.3.4, and Spark 3.5's Python side does not support NumPy 2 (SPEC §1): our pin stays
@@ -59,7 +59,7 @@ def wheel_metadata(wheel: Path) -> Message:
 
 
 def runtime_requirements(wheel: Path) -> list[str]:
-    """The wheel's install requirements (extras excluded), each pinned exactly."""
+    """The wheel's install requirements, each pinned exactly; extras (`dev`, `local`) are not the cloud's."""
     requirements = [r for r in wheel_metadata(wheel).get_all("Requires-Dist", []) if "extra ==" not in r]
     loose = [r for r in requirements if not re.fullmatch(r"[A-Za-z0-9_.\-]+==[A-Za-z0-9_.+\-]+", r)]
     if loose:

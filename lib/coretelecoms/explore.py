@@ -14,17 +14,19 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from coretelecoms.bronze.columns import SOURCE, SOURCE_ROW
-from coretelecoms.bronze.ingest import bronze_table
-from coretelecoms.conformance.merge import STATUS_HISTORY
-from coretelecoms.conformance.orphans import ORPHANED_COMPLAINTS
 from coretelecoms.gold.lifecycle import DURATIONS, MILESTONES, STATUSES
-from coretelecoms.gold.stage import COMPLAINT_LIFECYCLE, UNIFIED_COMPLAINTS, gold_table
-from coretelecoms.platform import storage
+from coretelecoms.platform import lake, storage
 from coretelecoms.platform.settings import Settings, load_settings
 from coretelecoms.platform.spark import spark_session
 from coretelecoms.quality.cleaning import register_sql_functions
-from coretelecoms.quality.entities import ENTITIES
-from coretelecoms.quality.stage import DQ_ISSUES, silver_table
+from coretelecoms.platform.tables import (
+    COMPLAINT_LIFECYCLE,
+    DQ_ISSUES,
+    ENTITIES,
+    ORPHANED_COMPLAINTS,
+    STATUS_HISTORY,
+    UNIFIED_COMPLAINTS,
+)
 
 # Upper bounds (inclusive) of the orphan age buckets, in days; older ones fall in the last, open bucket.
 AGE_BUCKETS = (0, 1, 3, 7, 30)
@@ -49,10 +51,10 @@ def open_lake(env: str | None = None, overrides: dict[str, str] | None = None) -
 def lake_locations(settings: Settings) -> dict[str, str]:
     """View name -> location of every table the pipeline writes. Silver and gold names do not
     clash, so both keep their plain names; bronze ones are prefixed (`bronze_customers`)."""
-    bronze = {f"bronze_{source}": bronze_table(settings, source) for source in ENTITIES}
-    silver = {name: silver_table(settings, name)
+    bronze = {f"bronze_{source}": lake.bronze(settings, source) for source in ENTITIES}
+    silver = {name: lake.silver(settings, name)
               for name in (*ENTITIES, STATUS_HISTORY, ORPHANED_COMPLAINTS, DQ_ISSUES)}
-    gold = {name: gold_table(settings, name) for name in (COMPLAINT_LIFECYCLE, UNIFIED_COMPLAINTS)}
+    gold = {name: lake.gold(settings, name) for name in (COMPLAINT_LIFECYCLE, UNIFIED_COMPLAINTS)}
     return {**bronze, **silver, **gold}
 
 

@@ -2,9 +2,10 @@
 import datetime as dt
 import json
 
-from coretelecoms.bronze.ingest import INGESTED, UNCHANGED, RunContext, bronze_table, ingest
+from coretelecoms.bronze.ingest import INGESTED, UNCHANGED, RunContext, ingest
 from coretelecoms.platform.storage import spark_path
 from coretelecoms.sources.catalog import dimension_inputs
+from coretelecoms.platform import lake
 from tests.conftest import make_settings
 from tests.fakes.sheets_server import FakeSheetsServer
 
@@ -24,6 +25,6 @@ def test_agents_sheet_lands_in_bronze_through_gspread(spark, tmp_path, source_ds
         again = ingest(spark, settings, agents_input, RunContext("run-2", dt.date(2025, 6, 1)))
     assert (first.status, first.rows, agents_input.location) == (INGESTED, 2, "sheets:sheet-abc/agents")
     assert again.status == UNCHANGED
-    rows = spark.read.format("delta").load(spark_path(bronze_table(settings, "agents"))).orderBy("_source_row")
+    rows = spark.read.format("delta").load(spark_path(lake.bronze(settings, "agents"))).orderBy("_source_row")
     assert [tuple(r) for r in rows.select("iD", "NamE", "experience", "state", "_source_row").collect()] == [
         ("1000", "Jane Doe", "Senior", "Utah", 0), ("1001", "Li O'Neil", "intern", "", 1)]

@@ -7,9 +7,10 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from coretelecoms.bronze.ingest import INGESTED, NOT_READY, REPLACED, UNCHANGED, RunContext, bronze_table, ingest, raw_columns
+from coretelecoms.bronze.ingest import INGESTED, NOT_READY, REPLACED, UNCHANGED, RunContext, ingest, raw_columns
 from coretelecoms.platform.storage import spark_path
 from coretelecoms.sources.catalog import complaint_inputs, dimension_inputs
+from coretelecoms.platform import lake
 from tests.conftest import make_settings
 
 DAY = dt.date(2025, 6, 1)
@@ -89,7 +90,7 @@ def ingest_day(spark, settings, day=DAY, run_id="run-1"):
 
 
 def bronze_rows(spark, settings, source, columns):
-    frame = spark.read.format("delta").load(spark_path(bronze_table(settings, source)))
+    frame = spark.read.format("delta").load(spark_path(lake.bronze(settings, source)))
     return [tuple(row) for row in frame.orderBy("_source_row").select(*columns).collect()]
 
 
@@ -102,7 +103,7 @@ def test_every_source_lands_unchanged_with_lineage(spark, tmp_path, landing, sou
     }
     customers = bronze_rows(spark, settings, "customers", ["customer_id", "name", "email", "address", "_source_row"])
     assert customers == [(r[0], r[1], r[5], r[6], i) for i, r in enumerate(CUSTOMERS[1:])]
-    assert raw_columns(spark, bronze_table(settings, "call_logs")) == {
+    assert raw_columns(spark, lake.bronze(settings, "call_logs")) == {
         "unnamed_0": "", "call_ID": "call ID", "customeR_iD": "customeR iD", "COMPLAINT_catego_ry": "COMPLAINT_catego ry",
         "agent_ID": "agent ID", "call_start_time": "call_start_time", "call_end_time": "call_end_time",
         "resolutionstatus": "resolutionstatus", "callLogsGenerationDate": "callLogsGenerationDate",

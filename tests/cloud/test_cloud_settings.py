@@ -36,6 +36,7 @@ def test_cloud_configurations_work_with_secret_ids_only(env):
 
 @pytest.mark.parametrize(("missing", "message"), [
     ("postgres.secret_id", r"setting 'postgres.secret_id' or 'postgres.conformance_url' is required on emr "
+                           r"while 'postgres.required' is true "
                            r"\(set it there or in CORETELECOMS__POSTGRES__SECRET_ID\)"),
     ("postgres.source_secret_id", r"setting 'postgres.source_secret_id' or 'postgres.source_url' is required with an "
                                   r"external conformance database \(set it there or in CORETELECOMS__POSTGRES__SOURCE_SECRET_ID\)"),

@@ -17,7 +17,7 @@ from coretelecoms.bronze.columns import INGESTED_AT, RUN_ID, SOURCE
 from coretelecoms.bronze.ingest import INGESTED, REPLACED, manifest_location
 from coretelecoms.platform import storage
 from coretelecoms.platform.postgres import create_database
-from coretelecoms.sources.generator import GeneratorConfig, generate, publish
+from coretelecoms_dev.generator import GeneratorConfig, generate, publish
 from tests.cloud.conftest import keys_used_on, s3_settings
 from tests.conftest import make_settings
 

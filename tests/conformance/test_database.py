@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import threading
 
 import psycopg2
@@ -10,7 +11,7 @@ import pytest
 from psycopg2 import errors, sql
 from pyspark.sql import types as T
 
-from coretelecoms.conformance.database import STAGING_COLUMNS, MigrationError, apply_migrations, migrations
+from coretelecoms.conformance.database import MigrationError, apply_migrations, migrations
 from coretelecoms.conformance.load import (
     ConformanceLoadError,
     RunLoad,
@@ -20,7 +21,8 @@ from coretelecoms.conformance.load import (
     record_failed_run,
     write_staging,
 )
-from coretelecoms.conformance.merge import LakeVersion
+from coretelecoms.platform.delta import LakeVersion
+from coretelecoms.platform.tables import RESOLVED_ORPHANS, channels, postgres_tables, staging_columns
 from coretelecoms.platform.postgres import create_database
 
 SPARK_TYPES = {
@@ -77,7 +79,7 @@ def snapshot(dsn: str) -> dict[str, list[str]]:
 
 def stage(spark, dsn: str, table: str, rows: list[dict]) -> int:
     """Write rows (dicts by column name; absent columns are null) to staging.<table> through Spark."""
-    columns = STAGING_COLUMNS[table]
+    columns = staging_columns()[table]
     schema = T.StructType([T.StructField(name, SPARK_TYPES[kind]) for name, kind in columns])
     frame = spark.createDataFrame([tuple(row.get(name) for name, _ in columns) for row in rows], schema)
     return write_staging(frame.repartition(3), table, dsn, connections=2)
@@ -382,9 +384,9 @@ def test_staging_tables_are_unlogged_unconstrained_and_match_the_contract(migrat
         migrated,
         "SELECT relname, relpersistence FROM pg_class WHERE relnamespace = 'staging'::regnamespace AND relkind = 'r'",
     )
-    assert dict(tables) == {table: "u" for table in STAGING_COLUMNS}
+    assert dict(tables) == {table: "u" for table in staging_columns()}
     assert query(migrated, "SELECT conname FROM pg_constraint WHERE connamespace = 'staging'::regnamespace") == []
-    for table, columns in STAGING_COLUMNS.items():
+    for table, columns in staging_columns().items():
         actual = query(
             migrated,
             "SELECT column_name, data_type FROM information_schema.columns"
@@ -583,3 +585,53 @@ def test_a_fact_without_its_customer_names_the_key_and_changes_nothing(spark, em
     assert query(loaded, "SELECT status, error LIKE '%call-lost%' FROM pipeline_runs WHERE run_id = 'r2'") == [
         ("failed", True)
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# The migrations against the table registry
+
+
+def catalog_columns(dsn: str, schema: str) -> dict[str, list[tuple[str, str, bool]]]:
+    """table -> [(column, PostgreSQL type, NOT NULL)] in column order."""
+    rows = query(dsn, "SELECT table_name, column_name, data_type, is_nullable = 'NO' FROM information_schema.columns"
+                      " WHERE table_schema = %s ORDER BY table_name, ordinal_position", (schema,))
+    tables: dict[str, list[tuple[str, str, bool]]] = {}
+    for table, column, kind, not_null in rows:
+        tables.setdefault(table, []).append((column, kind, not_null))
+    return tables
+
+
+def constraint_definitions(dsn: str, kind: str) -> dict[str, tuple[str, str]]:
+    """name -> (table, definition) of the public schema's constraints of one kind (p, f, c)."""
+    rows = query(dsn, "SELECT conname, conrelid::regclass::text, pg_get_constraintdef(oid) FROM pg_constraint"
+                      " WHERE connamespace = 'public'::regnamespace AND contype = %s", (kind,))
+    return {name: (table, definition) for name, table, definition in rows}
+
+
+NOT_IN_THE_REGISTRY = {"schema_migrations", "pipeline_runs", "loaded_lake_versions"}  # the pipeline's own bookkeeping
+
+
+def test_every_model_table_is_the_registry_s_columns_keys_and_foreign_keys(migrated):
+    model = catalog_columns(migrated, "public")
+    described = {table.name: table for table in postgres_tables() if table.name != RESOLVED_ORPHANS}
+    assert set(model) - {"complaints"} == set(described) | NOT_IN_THE_REGISTRY  # `complaints` is a view
+    for name, table in described.items():
+        expected = [(c.name, c.postgres_type or POSTGRES_TYPES[c.type], c.required)
+                    for c in (*table.columns, *(column for column, _ in table.run_columns))]
+        assert sorted(model[name]) == sorted(expected), name
+    keys = {table: definition for table, definition in constraint_definitions(migrated, "p").values()}
+    for name, table in described.items():
+        assert keys[name] == f"PRIMARY KEY ({', '.join(table.key)})", name
+    foreign = constraint_definitions(migrated, "f")
+    assert foreign == {
+        fk.name: (table.name, f"FOREIGN KEY ({fk.column}) REFERENCES {fk.parent}({fk.column})")
+        for table in described.values() for fk in table.foreign_keys
+    }
+
+
+def test_channel_checks_allow_exactly_the_registered_channels(migrated):
+    checks = {name: definition for name, (_, definition) in constraint_definitions(migrated, "c").items()
+              if name.endswith("_channel_check") and "(channel = ANY" in definition}
+    assert checks  # history, quarantine and lifecycle each name the channels
+    for name, definition in checks.items():
+        assert sorted(re.findall(r"'([a-z_]+)'::text", definition)) == sorted(channels()), name

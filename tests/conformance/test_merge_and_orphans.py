@@ -6,13 +6,7 @@ from chispa import assert_df_equality
 from delta.tables import DeltaTable
 from pyspark.sql import functions as F
 
-from coretelecoms.conformance.merge import (
-    append_status_history,
-    dimension_changes,
-    merge_complaints,
-    merge_dimension_scd2,
-    pinned,
-)
+from coretelecoms.conformance.merge import append_status_history, merge_complaints, merge_dimension_scd2
 from coretelecoms.conformance.orphans import (
     BOTH,
     MISSING_AGENT,
@@ -23,6 +17,8 @@ from coretelecoms.conformance.orphans import (
     replayable,
     split_orphans,
 )
+from coretelecoms.platform.delta import pinned
+from coretelecoms.platform.tables import DIMENSION, TABLES, EntitySpec, FieldSpec, dimension_table
 
 D1, D2, D3, D4 = (dt.date(2025, 6, day) for day in (1, 2, 3, 4))
 KNOWN, LATE, GHOST = "cust-known", "cust-late", "cust-ghost"
@@ -134,6 +130,11 @@ def test_true_orphan_stays_open_and_is_counted_once_per_run_date(spark, tmp_path
 
 # --- SCD type 2 ----------------------------------------------------------------------------------------
 
+# A dimension of three fields, described as the registry describes one.
+CUSTOMERS_SPEC = dimension_table(EntitySpec("customers", DIMENSION, key="customer_id", fields=(
+    FieldSpec("customer_id", "customer_id"), FieldSpec("name", "person_name"), FieldSpec("email", "email"))))
+
+
 def customers(spark, day, *rows):
     return spark.createDataFrame([(cid, name, email, *lineage(day, n)) for n, (cid, name, email) in enumerate(rows)],
                                  CUSTOMERS)
@@ -143,7 +144,7 @@ def test_scd2_inserts_versions_closes_changed_keys_and_reruns_idempotently(spark
     path = str(tmp_path / "customers")
 
     def merge(day, *rows):
-        return merge_dimension_scd2(spark, path, customers(spark, day, *rows), "customer_id", ["name", "email"], day)
+        return merge_dimension_scd2(spark, path, customers(spark, day, *rows), CUSTOMERS_SPEC, day)
 
     assert merge(D1, ("a", "Ann", "ann@x.com"), ("b", "Bob", None), ("d", "Dee", "dee@x.com")) == {
         "inserted": 3, "updated": 0, "unchanged": 0}
@@ -156,7 +157,7 @@ def test_scd2_inserts_versions_closes_changed_keys_and_reruns_idempotently(spark
     versions = {(r.customer_id, r.email, r.valid_from, r.valid_to, r.is_current, r._source_date) for r in table.collect()}
     assert versions == expected
     assert table.where("is_current").groupBy("customer_id").count().where("count != 1").isEmpty()
-    assert {r.customer_id for r in dimension_changes(spark, path, D2).collect()} == {"a", "c"}
+    assert {r.customer_id for r in table.where(F.col("is_current") & (F.col("valid_from") == D2)).collect()} == {"a", "c"}
 
     before = version(spark, path)
     assert merge(D2, *day2) == {"inserted": 0, "updated": 0, "unchanged": 3}
@@ -170,20 +171,18 @@ def test_complaint_lifecycle_current_state_and_status_history(spark, tmp_path):
 
     def run(day, *rows):
         batch = web(spark, *rows)
-        changed = merge_complaints(spark, state, batch, "web_complaints", "request_id", day)
-        written = sorted(r.request_id for r in changed.collect())
-        changed.unpersist()
+        written = merge_complaints(spark, state, batch, TABLES["web_complaints"], day).written
         return written, append_status_history(spark, history, {"web_complaints": batch}, day, {"web_complaints": state})["web_complaints"]
 
     resolved_at = dt.datetime(2025, 6, 3, 9, 30)
-    assert run(D1, ("x", "Payments", "Backlog", None, D1), ("y", "Payments", "Backlog", None, D1)) == (["x", "y"], 2)
+    assert run(D1, ("x", "Payments", "Backlog", None, D1), ("y", "Payments", "Backlog", None, D1)) == (2, 2)
     day2 = [("x", "Payments", "In-Progress", None, D2), ("y", "Network Failure", "Backlog", None, D2)]
-    assert run(D2, *day2) == (["x", "y"], 1)  # y's category change is state, not history
+    assert run(D2, *day2) == (2, 1)  # y's category change is state, not history
     versions = version(spark, state), version(spark, history)
-    assert run(D2, *day2) == ([], 0)  # re-running day 2 writes nothing
+    assert run(D2, *day2) == (0, 0)  # re-running day 2 writes nothing
     assert (version(spark, state), version(spark, history)) == versions
     late_copy_of_y = ("y", "Router Delivery", "Blocked", None, D1)  # an old file delivered again
-    assert run(D3, ("x", "Payments", "Resolved", resolved_at, D3), late_copy_of_y) == (["x"], 1)
+    assert run(D3, ("x", "Payments", "Resolved", resolved_at, D3), late_copy_of_y) == (1, 1)
 
     current = {r.request_id: r for r in spark.read.format("delta").load(state).collect()}
     x, y = current["x"], current["y"]

@@ -8,13 +8,11 @@ import pytest
 from pyspark.sql import DataFrame
 
 from coretelecoms import cli
-from coretelecoms.conformance.merge import STATUS_HISTORY
 from coretelecoms.gold import lifecycle
-from coretelecoms.gold.stage import COMPLAINT_LIFECYCLE, UNIFIED_COMPLAINTS, gold_table
+from coretelecoms.platform.tables import COMPLAINT_LIFECYCLE, STATUS_HISTORY, UNIFIED_COMPLAINTS
 from coretelecoms.platform.storage import spark_path
-from coretelecoms.quality.entities import ENTITIES
-from coretelecoms.quality.stage import silver_table
-from coretelecoms.sources.catalog import COMPLAINTS
+from coretelecoms.platform.tables import channels
+from coretelecoms.platform import lake
 
 
 def read(spark, location):
@@ -43,7 +41,7 @@ def expected_lifecycles(truth) -> dict:
 @pytest.fixture(scope="module")
 def gold_lifecycle(spark, generated_run):
     settings, truth, _ = generated_run
-    rows = read(spark, gold_table(settings, COMPLAINT_LIFECYCLE)).collect()
+    rows = read(spark, lake.gold(settings, COMPLAINT_LIFECYCLE)).collect()
     return {(r["channel"], r["complaint_id"]): r.asDict() for r in rows}
 
 
@@ -59,12 +57,12 @@ def test_lifecycle_matches_the_ground_truth(generated_run, gold_lifecycle):
 
 def test_lifecycle_equals_a_rebuild_from_scratch(spark, generated_run):
     settings, truth, results = generated_run
-    history = read(spark, silver_table(settings, STATUS_HISTORY))
+    history = read(spark, lake.silver(settings, STATUS_HISTORY))
     facts = reduce(DataFrame.unionByName, [
-        lifecycle.channel_facts(channel, read(spark, silver_table(settings, channel)), ENTITIES[channel].key)
-        for channel in COMPLAINTS])
+        lifecycle.channel_facts(channel, read(spark, lake.silver(settings, channel)))
+        for channel in channels()])
     rebuilt = lifecycle.rebuild(history, facts, results[-1].run_date, settings.gold.sla_days).drop("updated_date")
-    stored = read(spark, gold_table(settings, COMPLAINT_LIFECYCLE)).drop("updated_date", "row_hash")
+    stored = read(spark, lake.gold(settings, COMPLAINT_LIFECYCLE)).drop("updated_date", "row_hash")
     assert sorted(map(tuple, rebuilt.collect())) == sorted(map(tuple, stored.select(*rebuilt.columns).collect()))
 
 
@@ -77,14 +75,14 @@ def query(dsn, statement):
 def test_postgres_holds_the_same_gold(spark, generated_run, conformance_dsn):
     settings, _, _ = generated_run
     columns = [c for c in lifecycle.COLUMNS]
-    lake = read(spark, gold_table(settings, COMPLAINT_LIFECYCLE)).select(*columns).collect()
+    in_lake = read(spark, lake.gold(settings, COMPLAINT_LIFECYCLE)).select(*columns).collect()
     database = query(conformance_dsn, f"SELECT {', '.join(columns)} FROM complaint_lifecycle")
-    assert sorted(map(tuple, lake)) == sorted(database)
-    unified = read(spark, gold_table(settings, UNIFIED_COMPLAINTS))
+    assert sorted(map(tuple, in_lake)) == sorted(database)
+    unified = read(spark, lake.gold(settings, UNIFIED_COMPLAINTS))
     by_channel = {r["channel"]: r["count"] for r in unified.groupBy("channel").count().collect()}
     assert dict(query(conformance_dsn, "SELECT channel, count(*) FROM complaints GROUP BY channel")) == by_channel
-    for channel in COMPLAINTS:
-        assert by_channel[channel] == read(spark, silver_table(settings, channel)).count()
+    for channel in channels():
+        assert by_channel[channel] == read(spark, lake.silver(settings, channel)).count()
 
 
 def test_cli_lifecycle_answers_match_the_ground_truth(generated_run, gold_lifecycle, monkeypatch, capsys):

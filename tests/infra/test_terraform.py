@@ -28,7 +28,7 @@ import pytest
 import yaml
 from hcl2.utils import SerializationOptions
 
-from coretelecoms.sources.catalog import SOURCES
+from coretelecoms.platform.tables import ENTITIES
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -431,7 +431,7 @@ def lake_root() -> str:
 
 def test_bronze_sources_go_to_glacier_after_90_days():
     rules = lake_lifecycle_rules()
-    for source in SOURCES:
+    for source in ENTITIES:
         prefix = f"{lake_root()}/bronze/{source}/"
         matching = [rule for rule in rules if rule_prefix(rule) == prefix]
         assert matching, f"no lifecycle rule for the bronze table {prefix}"

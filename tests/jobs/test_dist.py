@@ -10,6 +10,7 @@ import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -32,15 +33,17 @@ def setup_py_value(name: str):
 
 
 RUNTIME_PINS = setup_py_value("RUNTIME")
+LOCAL_PINS = setup_py_value("LOCAL")
 VERSION = setup_py_value("version")
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
-    """dist/ as `make dist` builds it, from a copy of the sources so the repository stays untouched."""
+    """dist/ as `make dist` builds it, from a copy of the sources so the repository stays untouched
+    (dev/ included: the development package lies next to the shipped one and must stay out of it)."""
     source = tmp_path_factory.mktemp("source")
     shutil.copy(PROJECT_ROOT / "setup.py", source)
-    for folder in ("lib", "conf", "expectations"):
+    for folder in ("lib", "conf", "expectations", "dev"):
         shutil.copytree(PROJECT_ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     out = tmp_path_factory.mktemp("dist")
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", str(source),
@@ -57,6 +60,29 @@ def wheel_of(built: Path) -> Path:
 
 def test_the_wheel_carries_setup_py_pins_exactly(built):
     assert packaging.runtime_requirements(wheel_of(built)) == RUNTIME_PINS
+
+
+def test_the_wheel_carries_no_development_tools(built):
+    with zipfile.ZipFile(wheel_of(built)) as archive:
+        files = archive.namelist()
+        importing_dev = [name for name in files if name.endswith(".py") and b"coretelecoms_dev" in archive.read(name)]
+    assert [name for name in files if "coretelecoms_dev" in name or "pgserver" in name] == []
+    assert [name for name in files if name.rsplit("/", 1)[-1] in ("generator.py", "bench.py")] == []
+    assert importing_dev == []  # the shipped package never reaches for the development one
+
+
+def test_pgserver_is_required_only_by_the_local_extra(built):
+    metadata = packaging.wheel_metadata(wheel_of(built))
+    pgserver = [requirement.split(";") for requirement in metadata.get_all("Requires-Dist", [])
+                if distribution_name(requirement) == "pgserver"]
+    assert [(pin.strip(), marker.strip()) for pin, marker in pgserver] == [(LOCAL_PINS[0], 'extra == "local"')]
+    assert "local" in metadata.get_all("Provides-Extra", [])
+
+
+def test_no_cloud_install_list_names_pgserver_or_the_development_package(built):
+    for name in (packaging.GLUE_MODULES, packaging.EMR_REQUIREMENTS, packaging.EMR_BUILD_SCRIPT, packaging.MANIFEST):
+        text = (built / name).read_text()
+        assert "pgserver" not in text and "coretelecoms_dev" not in text and "coretelecoms-dev" not in text, name
 
 
 def test_glue_modules_are_the_pins_minus_what_glue_brings(built):

@@ -7,7 +7,7 @@ from pyspark.sql import Row
 from pyspark.sql import functions as F
 
 from coretelecoms.quality.checks import find_issues
-from coretelecoms.quality.entities import ENTITIES
+from coretelecoms.platform.tables import ENTITIES
 from coretelecoms.quality.transform import AccountingError, Accounting, transform_batch
 
 CUSTOMER = "d6966473-6fb0-4045-b33d-1f3b555e2762"

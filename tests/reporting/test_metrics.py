@@ -3,7 +3,7 @@ import datetime as dt
 
 import boto3
 
-from coretelecoms.pipeline import _notify, _slack_webhook
+from coretelecoms.reporting.outcome import notify_run, slack_webhook
 from coretelecoms.reporting.metrics import publish_run_metrics, run_metrics
 from tests.conftest import make_settings
 
@@ -48,12 +48,12 @@ def test_the_slack_webhook_can_come_from_secrets_manager(tmp_path, s3_server, mo
     monkeypatch.setenv("CORETELECOMS_SLACK_WEBHOOK_URL", "https://from-the-environment.example/")
     settings = make_settings(tmp_path, "postgresql://unused", **{
         "notifications.slack_webhook_secret_id": "coretelecoms/slack", "secrets_manager.endpoint": s3_server})
-    assert _slack_webhook(settings) == "https://hooks.slack.example/services/T0/B0/secret"
-    assert _slack_webhook(make_settings(tmp_path, "postgresql://unused")) == "https://from-the-environment.example/"
+    assert slack_webhook(settings) == "https://hooks.slack.example/services/T0/B0/secret"
+    assert slack_webhook(make_settings(tmp_path, "postgresql://unused")) == "https://from-the-environment.example/"
 
 
 def test_an_unreadable_webhook_secret_is_reported_not_raised(tmp_path, s3_server):
     settings = make_settings(tmp_path, "postgresql://unused", **{
         "notifications.slack_webhook_secret_id": "coretelecoms/no-such-secret", "secrets_manager.endpoint": s3_server})
-    outcome = _notify(settings, {**REPORT, "status": "failed", "error": "boom"}, "report.html")
+    outcome = notify_run(settings, {**REPORT, "status": "failed", "error": "boom"}, "report.html")
     assert outcome.startswith("failed: ") and "coretelecoms/no-such-secret" in outcome

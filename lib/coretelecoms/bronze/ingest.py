@@ -24,9 +24,11 @@ from coretelecoms.bronze.columns import (
     SOURCE_ROW,
     delta_safe_names,
 )
-from coretelecoms.platform import storage
+from coretelecoms.platform import lake, storage
 from coretelecoms.platform.settings import Settings
-from coretelecoms.sources.catalog import DIMENSIONS, SourceInput
+from coretelecoms.platform.spark import sql_literal
+from coretelecoms.platform.tables import dimensions
+from coretelecoms.sources.catalog import SourceInput
 from coretelecoms.sources.readers import InputNotReady, Probe, RawBatch, positional, probe_input, read_input
 
 RAW_COLUMNS_PROPERTY = "coretelecoms.raw_columns"  # JSON {delta-safe name: raw header}
@@ -54,15 +56,9 @@ class IngestOutcome:
     message: str = ""
 
 
-def bronze_table(settings: Settings, source: str) -> str:
-    return storage.join(settings.lake, "bronze", source)
-
-
 def manifest_location(settings: Settings, outcome: IngestOutcome) -> str:
-    return storage.join(
-        settings.lake, "_manifests", "bronze", outcome.source, outcome.source_date,
-        f"{outcome.location.rsplit('/', 1)[-1]}.{outcome.checksum[:12]}.json",
-    )
+    return lake.manifest(settings, outcome.source, outcome.source_date,
+                         f"{outcome.location.rsplit('/', 1)[-1]}.{outcome.checksum[:12]}.json")
 
 
 def to_bronze_rows(batch: RawBatch, run: RunContext, ingested_at: dt.datetime) -> tuple[DataFrame, dict[str, str]]:
@@ -85,7 +81,7 @@ def _input_predicate(source_input: SourceInput) -> Column:
     """The rows of one input. A daily input's date also prunes partitions; a dimension's location
     (one object, overwritten upstream) is its identity whatever the date it was read."""
     same_location = F.col(SOURCE) == source_input.location
-    if source_input.source in DIMENSIONS:
+    if source_input.source in dimensions():
         return same_location
     return (F.col(SOURCE_DATE) == F.lit(source_input.source_date)) & same_location
 
@@ -102,18 +98,13 @@ def _landed_versions(spark: SparkSession, table: str, source_input: SourceInput)
     return {row[SOURCE_CHECKSUM]: row["count"] for row in landed}
 
 
-def sql_literal(text: str) -> str:
-    """A Spark SQL string literal (for the few statements that only take SQL text)."""
-    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def _write(spark: SparkSession, rows: DataFrame, table: str, source_input: SourceInput, replace: bool) -> int:
     """One Delta commit: append a new input, or atomically replace an earlier version of it."""
     writer = rows.write.format("delta").option("mergeSchema", "true")  # a new raw column is kept, not fatal
     path = storage.spark_path(table)
     if replace:
         predicate = f"{SOURCE} = {sql_literal(source_input.location)}"
-        if source_input.source not in DIMENSIONS:
+        if source_input.source not in dimensions():
             predicate = f"{SOURCE_DATE} = DATE{sql_literal(source_input.source_date.isoformat())} AND {predicate}"
         writer.mode("overwrite").option("replaceWhere", predicate).save(path)
     else:
@@ -142,7 +133,7 @@ def _record_raw_columns(spark: SparkSession, table: str, mapping: dict[str, str]
 def ingest(spark: SparkSession, settings: Settings, source_input: SourceInput, run: RunContext) -> IngestOutcome:
     started = time.monotonic()
     started_at = dt.datetime.now(dt.timezone.utc)
-    table = bronze_table(settings, source_input.source)
+    table = lake.bronze(settings, source_input.source)
 
     def outcome(status: str, rows=None, probe: Probe | None = None, message: str = "") -> IngestOutcome:
         return IngestOutcome(

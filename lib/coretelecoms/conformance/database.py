@@ -1,4 +1,5 @@
-"""The conformance database's schema: versioned SQL migrations and the staging tables' contract.
+"""The conformance database's schema: versioned SQL migrations (the tables they create are described
+in `platform.tables`; tests/conformance/test_catalog.py holds the two together).
 
 Migrations are the files `migrations/NNNN_name.sql`, applied in version order, each in its own
 transaction and recorded in `schema_migrations` with a checksum. A file is never edited once
@@ -12,127 +13,15 @@ import hashlib
 import re
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 
 import psycopg2
 
-MIGRATIONS_PACKAGE = "coretelecoms.conformance"
 MIGRATION_FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 MIGRATION_LOCK = "coretelecoms.conformance.migrations"  # hashed to the advisory lock key
-
-# The staging tables' columns with the Spark type each DataFrame column must have (0004_staging.sql).
-# The load fills what is missing here from the run: updated_run, first/last seen, times_seen, status.
-_CUSTOMER_ATTRIBUTES = (
-    ("name", "string"),
-    ("gender", "string"),
-    ("date_of_birth", "date"),
-    ("signup_date", "date"),
-    ("email", "string"),
-    ("address", "string"),
-    ("state_code", "string"),
-    ("state_name", "string"),
-    ("zip_code", "string"),
-)
-_AGENT_ATTRIBUTES = (("name", "string"), ("experience", "string"), ("state", "string"))
-_VERSION_RANGE = (("valid_to", "date"), ("is_current", "boolean"))
-_COMPLAINT_REFERENCES = (
-    ("customer_id", "string"),
-    ("agent_id", "int"),
-    ("complaint_category", "string"),
-    ("resolution_status", "string"),
-)
-
-STAGING_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
-    "customers": (("customer_id", "string"), *_CUSTOMER_ATTRIBUTES, ("row_hash", "string"), ("valid_from", "date")),
-    "customers_history": (
-        ("customer_id", "string"),
-        ("valid_from", "date"),
-        *_VERSION_RANGE,
-        *_CUSTOMER_ATTRIBUTES,
-        ("row_hash", "string"),
-    ),
-    "agents": (("agent_id", "int"), *_AGENT_ATTRIBUTES, ("row_hash", "string"), ("valid_from", "date")),
-    "agents_history": (
-        ("agent_id", "int"),
-        ("valid_from", "date"),
-        *_VERSION_RANGE,
-        *_AGENT_ATTRIBUTES,
-        ("row_hash", "string"),
-    ),
-    "call_logs": (
-        ("call_id", "string"),
-        *_COMPLAINT_REFERENCES,
-        ("call_start_time", "timestamp"),
-        ("call_end_time", "timestamp"),
-        ("call_logs_generation_date", "date"),
-        ("row_hash", "string"),
-    ),
-    "sm_complaints": (
-        ("complaint_id", "string"),
-        *_COMPLAINT_REFERENCES,
-        ("request_date", "timestamp"),
-        ("resolution_date", "timestamp"),
-        ("media_channel", "string"),
-        ("media_complaint_generation_date", "date"),
-        ("row_hash", "string"),
-    ),
-    "web_complaints": (
-        ("request_id", "string"),
-        *_COMPLAINT_REFERENCES,
-        ("request_date", "timestamp"),
-        ("resolution_date", "timestamp"),
-        ("web_form_generation_date", "date"),
-        ("row_hash", "string"),
-    ),
-    "complaint_status_history": (
-        ("channel", "string"),
-        ("complaint_id", "string"),
-        ("observed_run_date", "date"),
-        ("resolution_status", "string"),
-        ("agent_id", "int"),
-        ("resolution_date", "timestamp"),
-        ("source_generation_date", "date"),
-        ("customer_id", "string"),
-    ),
-    "orphaned_complaints": (
-        ("channel", "string"),
-        ("complaint_id", "string"),
-        ("customer_id", "string"),
-        ("agent_id", "int"),
-        ("reason", "string"),
-        ("record", "string"),  # the original record as JSON text
-    ),
-    # 0005_gold.sql; the columns of gold.lifecycle.LIFECYCLE_SCHEMA plus its row hash.
-    "complaint_lifecycle": (
-        ("channel", "string"),
-        ("complaint_id", "string"),
-        ("customer_id", "string"),
-        ("agent_id", "int"),
-        ("complaint_category", "string"),
-        ("request_date", "timestamp"),
-        ("current_status", "string"),
-        ("current_status_since", "date"),
-        *((f"{status}_date", "date") for status in ("backlog", "in_progress", "blocked", "resolved")),
-        *((f"{status}_days", "int") for status in ("backlog", "in_progress", "blocked", "resolved")),
-        ("resolution_date", "timestamp"),
-        ("days_to_resolution", "double"),
-        ("met_sla", "boolean"),
-        ("sla_days", "int"),
-        ("first_observed_date", "date"),
-        ("last_observed_date", "date"),
-        ("observations", "int"),
-        ("status_changes", "int"),
-        ("reopened", "int"),
-        ("last_observed_run_date", "date"),
-        ("updated_date", "date"),
-        ("row_hash", "string"),
-    ),
-    "resolved_orphans": (
-        ("channel", "string"),
-        ("complaint_id", "string"),
-        ("resolved_run", "string"),
-        ("resolved_date", "date"),
-    ),
-}
+# Where migrations are read from: the packaged folder (package data: works from a zip too); a
+# source registered at run time adds its own folder (tests/conformance/test_new_channel.py).
+MIGRATION_FOLDERS: list[Traversable] = [resources.files("coretelecoms.conformance").joinpath("migrations")]
 
 
 class MigrationError(RuntimeError):
@@ -155,9 +44,9 @@ class Migration:
 
 
 def migrations() -> list[Migration]:
-    """The packaged migration files in version order (read as package data: works from a zip too)."""
+    """The migration files of every folder in MIGRATION_FOLDERS, in version order."""
     found = []
-    for entry in resources.files(MIGRATIONS_PACKAGE).joinpath("migrations").iterdir():
+    for entry in (entry for folder in MIGRATION_FOLDERS for entry in folder.iterdir()):
         match = MIGRATION_FILE.match(entry.name)
         if match:
             found.append(Migration(match.group(1), match.group(2), entry.read_text(encoding="utf-8")))

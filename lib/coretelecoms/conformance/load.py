@@ -22,14 +22,13 @@ from psycopg2.extras import Json
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from coretelecoms.conformance.database import STAGING_COLUMNS
-from coretelecoms.conformance.merge import LakeVersion
+from coretelecoms.platform.delta import LakeVersion
+from coretelecoms.platform.tables import RUN_DATE, RUN_ID, PostgresTable, foreign_keys, postgres_tables, staging_columns
 
 LOAD_LOCK = "coretelecoms.conformance.load"  # one load at a time per database
 FAILED = "failed"
 MAX_REPORTED_KEYS = 10
 
-RUN_ID, RUN_DATE = sql.Placeholder("run_id"), sql.Placeholder("run_date")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -126,9 +125,10 @@ def empty_staging(spark: SparkSession, table: str) -> DataFrame:
 
 
 def _staging_columns(table: str) -> tuple[tuple[str, str], ...]:
-    if table not in STAGING_COLUMNS:
-        raise ValueError(f"no staging table {table!r}; known: {', '.join(STAGING_COLUMNS)}")
-    return STAGING_COLUMNS[table]
+    known = staging_columns()
+    if table not in known:
+        raise ValueError(f"no staging table {table!r}; known: {', '.join(known)}")
+    return known[table]
 
 
 def _check_columns(frame: DataFrame, table: str, columns: tuple[tuple[str, str], ...]) -> None:
@@ -204,62 +204,13 @@ class ConformanceLoadError(RuntimeError):
         self.table, self.constraint, self.keys = table, constraint, keys
 
 
-@dataclass(frozen=True)
-class Merge:
-    """How one staging table merges into its model table."""
-
-    table: str
-    key: tuple[str, ...]
-    changed: tuple[str, ...] = ("row_hash",)  # a difference in these is a change; () = insert only
-    newer: str | None = None  # never let an older value of this column overwrite a newer one
-    from_run: tuple[tuple[str, sql.Placeholder], ...] = (("updated_run", RUN_ID),)
-    kept: tuple[str, ...] = ()  # run columns an update leaves alone
-
-    @property
-    def staged(self) -> tuple[str, ...]:
-        return tuple(name for name, _ in STAGING_COLUMNS[self.table])
+_RUN_VALUES = {RUN_ID: sql.Placeholder("run_id"), RUN_DATE: sql.Placeholder("run_date")}
 
 
-_FACT_RUN_COLUMNS = (("first_seen_date", RUN_DATE), ("last_changed_date", RUN_DATE), ("updated_run", RUN_ID))
-_VERSION_CHANGE = ("row_hash", "valid_to", "is_current")  # closing a version changes valid_to only
-
-# Parents before children, so that this run's new customers and agents exist for its facts.
-MERGES = (
-    Merge("customers", ("customer_id",), newer="valid_from"),
-    Merge("customers_history", ("customer_id", "valid_from"), changed=_VERSION_CHANGE),
-    Merge("agents", ("agent_id",), newer="valid_from"),
-    Merge("agents_history", ("agent_id", "valid_from"), changed=_VERSION_CHANGE),
-    Merge(
-        "call_logs",
-        ("call_id",),
-        newer="call_logs_generation_date",
-        from_run=_FACT_RUN_COLUMNS,
-        kept=("first_seen_date",),
-    ),
-    Merge(
-        "sm_complaints",
-        ("complaint_id",),
-        newer="media_complaint_generation_date",
-        from_run=_FACT_RUN_COLUMNS,
-        kept=("first_seen_date",),
-    ),
-    Merge(
-        "web_complaints",
-        ("request_id",),
-        newer="web_form_generation_date",
-        from_run=_FACT_RUN_COLUMNS,
-        kept=("first_seen_date",),
-    ),
-    Merge("complaint_status_history", ("channel", "complaint_id", "observed_run_date"), changed=(), from_run=()),
-    Merge("complaint_lifecycle", ("channel", "complaint_id"), newer="last_observed_run_date"),
-)
-
-# Foreign key name -> (column, parent table keyed by that column); names as in 0002_facts.sql.
-FOREIGN_KEYS = {
-    f"{fact}_{role}_fk": (column, parent)
-    for fact in ("call_logs", "sm_complaints", "web_complaints", "complaint_lifecycle")
-    for role, column, parent in (("customer", "customer_id", "customers"), ("agent", "agent_id", "agents"))
-}
+def merged_tables() -> tuple[PostgresTable, ...]:
+    """The tables the load merges from staging, parents before children (the registry's order), so
+    that this run's new customers and agents exist for its facts."""
+    return tuple(table for table in postgres_tables() if table.merged)
 
 
 def load_run(dsn: str, run: RunLoad, sources: Mapping[str, LakeVersion] | None = None,
@@ -275,7 +226,7 @@ def load_run(dsn: str, run: RunLoad, sources: Mapping[str, LakeVersion] | None =
         with connection, connection.cursor() as cursor:  # commits on success, rolls back on any error
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (LOAD_LOCK,))
             params = {"run_id": run.run_id, "run_date": run.run_date}
-            tables = {merge.table: _run_step(cursor, merge.table, _merge_statement(merge), params) for merge in MERGES}
+            tables = {table.name: _run_step(cursor, table.name, _merge_statement(table), params) for table in merged_tables()}
             tables["orphaned_complaints"] = _run_step(cursor, "orphaned_complaints", _ORPHANS_UPSERT, params)
             tables["resolved_orphans"] = _run_step(cursor, "resolved_orphans", _ORPHANS_RESOLVE, params)
             counts = LoadCounts(tables)
@@ -349,31 +300,31 @@ def _counted(upsert: sql.Composable) -> sql.Composed:
     ).format(upsert)
 
 
-def _merge_statement(merge: Merge) -> sql.Composed:
-    staged = [sql.Identifier(name) for name in merge.staged]
-    run_columns = [sql.Identifier(name) for name, _ in merge.from_run]
+def _merge_statement(table: PostgresTable) -> sql.Composed:
+    staged = [sql.Identifier(column.name) for column in table.columns]
+    run_columns = [sql.Identifier(column.name) for column, _ in table.run_columns]
     insert = sql.SQL("INSERT INTO {target} AS target ({columns}) SELECT {values} FROM {source} ").format(
-        target=sql.Identifier(merge.table),
+        target=sql.Identifier(table.name),
         columns=sql.SQL(", ").join(staged + run_columns),
-        values=sql.SQL(", ").join(staged + [placeholder for _, placeholder in merge.from_run]),
-        source=sql.Identifier("staging", merge.table),
+        values=sql.SQL(", ").join(staged + [_RUN_VALUES[value] for _, value in table.run_columns]),
+        source=sql.Identifier("staging", table.name),
     )
-    return _counted(insert + _on_conflict(merge) + sql.SQL(" RETURNING (xmax = 0) AS inserted"))
+    return _counted(insert + _on_conflict(table) + sql.SQL(" RETURNING (xmax = 0) AS inserted"))
 
 
-def _on_conflict(merge: Merge) -> sql.Composed:
-    key = sql.SQL(", ").join(map(sql.Identifier, merge.key))
-    if not merge.changed:
+def _on_conflict(table: PostgresTable) -> sql.Composed:
+    key = sql.SQL(", ").join(map(sql.Identifier, table.key))
+    if not table.changed:
         return sql.SQL("ON CONFLICT ({}) DO NOTHING").format(key)
-    updated = [name for name in merge.staged if name not in merge.key]
-    updated += [name for name, _ in merge.from_run if name not in merge.kept]
+    updated = [column.name for column in table.columns if column.name not in table.key]
+    updated += [column.name for column, _ in table.run_columns if column.name not in table.kept]
     condition = sql.SQL("({}) IS DISTINCT FROM ({})").format(
-        _qualified("target", merge.changed), _qualified("excluded", merge.changed)
+        _qualified("target", table.changed), _qualified("excluded", table.changed)
     )
-    if merge.newer:
+    if table.newer:
         # A re-run of an older date (or an older file) must not roll the current state back.
         condition += sql.SQL(" AND COALESCE(excluded.{column} >= target.{column}, true)").format(
-            column=sql.Identifier(merge.newer)
+            column=sql.Identifier(table.newer)
         )
     return sql.SQL("ON CONFLICT ({key}) DO UPDATE SET {assignments} WHERE {condition}").format(
         key=key,
@@ -407,7 +358,7 @@ _ORPHANS_UPSERT = _counted(
         "   OR (target.customer_id, target.agent_id, target.reason, target.record)"
         "    IS DISTINCT FROM (excluded.customer_id, excluded.agent_id, excluded.reason, excluded.record))"
         " RETURNING (xmax = 0) AS inserted"
-    ).format(run_id=RUN_ID, run_date=RUN_DATE)
+    ).format(run_id=_RUN_VALUES[RUN_ID], run_date=_RUN_VALUES[RUN_DATE])
 )
 
 # Only open orphans are resolved: re-running the resolving date leaves the first resolution alone.
@@ -446,12 +397,13 @@ def _upsert_run(cursor, run: RunLoad, stage_counts: dict) -> None:
 
 def _foreign_key_error(cursor, table: str, violation: errors.ForeignKeyViolation) -> ConformanceLoadError:
     constraint = violation.diag.constraint_name or ""
-    if constraint not in FOREIGN_KEYS:
+    known = foreign_keys()
+    if constraint not in known:
         return ConformanceLoadError(
             f"loading {table} broke foreign key {constraint}: {violation}", table, constraint, []
         )
-    column, parent = FOREIGN_KEYS[constraint]
-    key = next(merge.key[-1] for merge in MERGES if merge.table == table)  # the complaint id
+    column, parent = known[constraint]
+    key = next(merged.key[-1] for merged in merged_tables() if merged.name == table)  # the complaint id
     cursor.execute(
         sql.SQL(
             "SELECT staged.{key}, staged.{column}, count(*) OVER () FROM {source} AS staged"

@@ -7,41 +7,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-from delta.tables import DeltaTable
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import DateType, IntegerType, StringType, StructField, StructType
+from pyspark.sql.types import StructType
 
 from coretelecoms.bronze.columns import SOURCE_DATE
-from coretelecoms.conformance.merge import ensure_table, snapshot
-from coretelecoms.platform import storage
-from coretelecoms.quality.entities import ENTITIES
+from coretelecoms.platform import delta
+from coretelecoms.platform.delta import CHANGE, CURRENT, UPDATE, changes
+from coretelecoms.platform.tables import ENTITIES, ORPHANED_COMPLAINTS, TABLES, schema
 
-ORPHANED_COMPLAINTS = "orphaned_complaints"
 MISSING_CUSTOMER, MISSING_AGENT, BOTH = "missing_customer", "missing_agent", "both"
 OPEN, RESOLVED = "open", "resolved"
-KEY = ("channel", "complaint_id")
 ORPHAN_REASON = "_orphan_reason"  # the column `check_parents` adds
 
-ORPHAN_SCHEMA = StructType([
-    StructField("channel", StringType()),
-    StructField("complaint_id", StringType()),
-    StructField("customer_id", StringType()),
-    StructField("agent_id", IntegerType()),
-    StructField("reason", StringType()),
-    StructField("record", StringType()),  # to_json of the full typed row, lineage included
-    StructField("source_date", DateType()),
-])
-TABLE_SCHEMA = StructType(ORPHAN_SCHEMA.fields + [
-    StructField("status", StringType()),
-    StructField("first_seen_run", StringType()),
-    StructField("first_seen_date", DateType()),
-    StructField("last_seen_run", StringType()),
-    StructField("last_seen_date", DateType()),
-    StructField("times_seen", IntegerType()),
-    StructField("resolved_run", StringType()),
-    StructField("resolved_date", DateType()),
-])
+# A quarantined complaint as `split_orphans` makes it: the table's columns up to its source date.
+ORPHAN_SCHEMA = schema(TABLES[ORPHANED_COMPLAINTS].columns[:7])
 
 
 def check_parents(complaints: DataFrame, customer_keys: DataFrame, agent_keys: DataFrame) -> DataFrame:
@@ -89,51 +69,38 @@ def _reason(has_customer: Column, has_agent: Column) -> Column:
             .when(~has_agent, MISSING_AGENT))
 
 
-def merge_orphans(spark: SparkSession, path: str, orphans: DataFrame, run_id: str, run_date: dt.date) -> None:
-    """Quarantine this run's orphans (ORPHAN_SCHEMA rows) in `orphaned_complaints`, creating it if needed.
+def merge_orphans(spark: SparkSession, location: str, orphans: DataFrame, run_id: str, run_date: dt.date) -> None:
+    """Quarantine this run's orphans (ORPHAN_SCHEMA rows) in `orphaned_complaints`.
 
     New: inserted open, times_seen 1. Seen on a later run date: last_seen_*, times_seen + 1, and the
     latest record, reason and ids; a resolved orphan that comes back orphaned is open again. Seen on
     the same or an earlier run date: nothing, so re-running a date changes nothing.
     """
-    location, _ = ensure_table(spark, path, TABLE_SCHEMA)
-    seen = snapshot(spark, location).select(*KEY, "last_seen_date")
-    # Only rows that change go to the MERGE: a matched row that is not updated still gets its file rewritten.
-    fresh = (
-        orphans.join(seen, list(KEY), "left")
-        .where(F.col("last_seen_date").isNull() | (F.col("last_seen_date") < F.lit(run_date)))
-        .select(*ORPHAN_SCHEMA.fieldNames())
-    )
-    if fresh.isEmpty():
-        return
-    latest = {name: F.col(f"s.{name}") for name in ("customer_id", "agent_id", "reason", "record", "source_date")}
-    last_seen = {"last_seen_run": F.lit(run_id), "last_seen_date": F.lit(run_date)}
-    reopened = {"status": F.lit(OPEN), "resolved_run": F.lit(None).cast("string"), "resolved_date": F.lit(None).cast("date")}
-    (
-        DeltaTable.forPath(spark, location).alias("t")
-        .merge(fresh.alias("s"), "t.channel = s.channel AND t.complaint_id = s.complaint_id")
-        .whenMatchedUpdate(set={**latest, **last_seen, **reopened, "times_seen": F.col("t.times_seen") + 1})
-        .whenNotMatchedInsert(values={
-            **{name: F.col(f"s.{name}") for name in ORPHAN_SCHEMA.fieldNames()},
-            **last_seen, **reopened,
-            "first_seen_run": F.lit(run_id), "first_seen_date": F.lit(run_date), "times_seen": F.lit(1),
-        })
-        .execute()
-    )
+    spec = TABLES[ORPHANED_COMPLAINTS]
+    sighting = orphans.withColumns({
+        "status": F.lit(OPEN), "last_seen_run": F.lit(run_id), "last_seen_date": F.lit(run_date),
+        "resolved_run": F.lit(None).cast("string"), "resolved_date": F.lit(None).cast("date"),
+    })
+    stored = F.col(CURRENT)
+    tagged = changes(sighting, delta.snapshot_or_empty(spark, location, spec.spark_schema), spec).withColumns({
+        "first_seen_run": F.coalesce(stored["first_seen_run"], F.lit(run_id)),
+        "first_seen_date": F.coalesce(stored["first_seen_date"], F.lit(run_date)),
+        "times_seen": F.coalesce(stored["times_seen"], F.lit(0)) + 1,
+    })
+    delta.apply_changes(spark, location, tagged, spec)
 
 
-def replayable(spark: SparkSession, path: str, customer_keys: DataFrame, agent_keys: DataFrame, channel: str,
+def replayable(spark: SparkSession, location: str, customer_keys: DataFrame, agent_keys: DataFrame, channel: str,
                schema: StructType) -> DataFrame:
     """The channel's open orphans whose customer and agent now exist, as typed rows of `schema`.
 
     `schema` is the channel's silver-ready row schema (typed columns and lineage, e.g. the batch's
     `rows.schema`). Load these rows before `mark_resolved`: once resolved they are not returned again.
     """
-    location = storage.spark_path(path)
-    if not DeltaTable.isDeltaTable(spark, location):
+    if not delta.exists(spark, location):
         return spark.createDataFrame([], schema)
     ready = (
-        spark.read.format("delta").load(location)
+        delta.snapshot(spark, location)
         .where((F.col("channel") == channel) & (F.col("status") == OPEN))
         .join(customer_keys.select("customer_id"), "customer_id", "left_semi")
         .join(F.broadcast(agent_keys.select("agent_id")), "agent_id", "left_semi")
@@ -141,22 +108,17 @@ def replayable(spark: SparkSession, path: str, customer_keys: DataFrame, agent_k
     return ready.select(F.from_json("record", schema).alias("row")).select("row.*")
 
 
-def mark_resolved(spark: SparkSession, path: str, resolved: DataFrame, run_id: str, run_date: dt.date) -> None:
+def mark_resolved(spark: SparkSession, location: str, resolved: DataFrame, run_id: str, run_date: dt.date) -> None:
     """Mark the open orphans among `resolved` (channel, complaint_id) resolved by this run.
 
     Already resolved or unknown keys are left alone, so passing every loaded key is safe, and a
     re-run changes nothing.
     """
-    location = storage.spark_path(path)
-    if not DeltaTable.isDeltaTable(spark, location):
+    if not delta.exists(spark, location):
         return
-    still_open = snapshot(spark, location).where(F.col("status") == OPEN).select(*KEY)
-    to_resolve = resolved.select(*KEY).distinct().join(still_open, list(KEY), "left_semi")
-    if to_resolve.isEmpty():
-        return
-    (
-        DeltaTable.forPath(spark, location).alias("t")
-        .merge(to_resolve.alias("s"), "t.channel = s.channel AND t.complaint_id = s.complaint_id")
-        .whenMatchedUpdate(set={"status": F.lit(RESOLVED), "resolved_run": F.lit(run_id), "resolved_date": F.lit(run_date)})
-        .execute()
-    )
+    spec = TABLES[ORPHANED_COMPLAINTS]
+    still_open = delta.snapshot(spark, location).where(F.col("status") == OPEN)
+    resolutions = still_open.join(resolved.select(*spec.key).distinct(), list(spec.key), "left_semi").withColumns({
+        "status": F.lit(RESOLVED), "resolved_run": F.lit(run_id), "resolved_date": F.lit(run_date), CHANGE: F.lit(UPDATE),
+    })
+    delta.apply_changes(spark, location, resolutions, spec)

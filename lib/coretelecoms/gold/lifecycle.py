@@ -22,45 +22,23 @@ import datetime as dt
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
-from pyspark.sql import types as T
 
-STATUSES = ("Backlog", "In-Progress", "Blocked", "Resolved")
+from coretelecoms.platform.tables import (
+    COMPLAINT_LIFECYCLE,
+    ENTITIES,
+    LIFECYCLE_STATUSES,
+    ROW_HASH,
+    TABLES,
+    schema,
+    status_column,
+)
+
+STATUSES = LIFECYCLE_STATUSES
 RESOLVED = "Resolved"
-KEY = ("channel", "complaint_id")
-
-
-def status_column(status: str, suffix: str) -> str:
-    return f"{status.lower().replace('-', '_')}_{suffix}"
-
-
+KEY = TABLES[COMPLAINT_LIFECYCLE].key
 MILESTONES = tuple(status_column(s, "date") for s in STATUSES)
 DURATIONS = tuple(status_column(s, "days") for s in STATUSES)
-
-LIFECYCLE_SCHEMA = T.StructType(
-    [
-        T.StructField("channel", T.StringType()),
-        T.StructField("complaint_id", T.StringType()),
-        T.StructField("customer_id", T.StringType()),
-        T.StructField("agent_id", T.IntegerType()),
-        T.StructField("complaint_category", T.StringType()),
-        T.StructField("request_date", T.TimestampType()),
-        T.StructField("current_status", T.StringType()),
-        T.StructField("current_status_since", T.DateType()),
-        *(T.StructField(name, T.DateType()) for name in MILESTONES),
-        *(T.StructField(name, T.IntegerType()) for name in DURATIONS),
-        T.StructField("resolution_date", T.TimestampType()),
-        T.StructField("days_to_resolution", T.DoubleType()),
-        T.StructField("met_sla", T.BooleanType()),
-        T.StructField("sla_days", T.IntegerType()),
-        T.StructField("first_observed_date", T.DateType()),
-        T.StructField("last_observed_date", T.DateType()),
-        T.StructField("observations", T.IntegerType()),
-        T.StructField("status_changes", T.IntegerType()),
-        T.StructField("reopened", T.IntegerType()),
-        T.StructField("last_observed_run_date", T.DateType()),  # which history rows are already folded in
-        T.StructField("updated_date", T.DateType()),  # the run date that last changed the row
-    ]
-)
+LIFECYCLE_SCHEMA = schema(tuple(c for c in TABLES[COMPLAINT_LIFECYCLE].columns if c.name != ROW_HASH))
 COLUMNS = tuple(LIFECYCLE_SCHEMA.fieldNames())
 
 # What the channel's current state contributes: `facts` frames have these columns.
@@ -73,19 +51,23 @@ def with_status(history: DataFrame) -> DataFrame:
     return history.where(F.col("resolution_status").isNotNull())
 
 
-def channel_facts(channel: str, complaints: DataFrame, key: str) -> DataFrame:
+def channel_facts(channel: str, complaints: DataFrame) -> DataFrame:
     """A channel's current-state rows in the shape `advance`/`rebuild` read (FACT_COLUMNS)."""
-    is_call = "call_start_time" in complaints.columns
+    entity = ENTITIES[channel]
     return complaints.select(
         F.lit(channel).alias("channel"),
-        F.col(key).cast("string").alias("complaint_id"),
+        F.col(entity.key).cast("string").alias("complaint_id"),
         "customer_id",
         "agent_id",
         "complaint_category",
-        F.col("call_start_time" if is_call else "request_date").alias("request_date"),
-        (F.lit(None).cast("timestamp") if is_call else F.col("resolution_date")).alias("reported_resolution"),
-        (F.col("call_end_time") if is_call else F.lit(None).cast("timestamp")).alias("call_end_time"),
+        F.col(entity.request_time).alias("request_date"),
+        _role(entity.resolution_time).alias("reported_resolution"),
+        _role(entity.contact_end_time).alias("call_end_time"),
     )
+
+
+def _role(column: str | None) -> Column:
+    return F.col(column) if column else F.lit(None).cast("timestamp")
 
 
 def _resolution(current_status: Column, resolved_date: Column, first_observed: Column, request_date: Column,

@@ -11,30 +11,24 @@ import datetime as dt
 from dataclasses import dataclass, field
 from functools import reduce
 
-from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from coretelecoms.conformance.merge import (
+from coretelecoms.gold import lifecycle
+from coretelecoms.gold.complaints import unify
+from coretelecoms.platform import delta, lake
+from coretelecoms.platform.delta import LakeVersion, changes
+from coretelecoms.platform.settings import Settings
+from coretelecoms.platform.tables import (
+    COMPLAINT_LIFECYCLE,
     LAST_CHANGED,
     ROW_HASH,
     STATUS_HISTORY,
-    LakeVersion,
-    append_to_new,
-    ensure_table,
-    pinned,
-    row_hash,
-    snapshot,
+    TABLES,
+    UNIFIED_COMPLAINTS,
+    channels,
 )
-from coretelecoms.gold import lifecycle
-from coretelecoms.gold.complaints import COMPLAINT_COLUMNS, unify
-from coretelecoms.platform import storage
-from coretelecoms.platform.settings import Settings
-from coretelecoms.quality.entities import ENTITIES
-from coretelecoms.quality.stage import silver_table
-from coretelecoms.sources.catalog import COMPLAINTS
 
-COMPLAINT_LIFECYCLE, UNIFIED_COMPLAINTS = "complaint_lifecycle", "complaints"
 KEY = lifecycle.KEY
 UPDATED = "updated_date"
 
@@ -47,13 +41,8 @@ class GoldResult:
     transitions: dict[str, int] = field(default_factory=dict)  # "Backlog -> Resolved" -> complaints
 
 
-def gold_table(settings: Settings, name: str) -> str:
-    return storage.join(settings.lake, "gold", name)
-
-
 def _table(spark: SparkSession, location: str) -> DataFrame | None:
-    path = storage.spark_path(location)
-    return snapshot(spark, path) if DeltaTable.isDeltaTable(spark, path) else None
+    return delta.snapshot(spark, location) if delta.exists(spark, location) else None
 
 
 def _union(frames: list[DataFrame]) -> DataFrame | None:
@@ -62,80 +51,58 @@ def _union(frames: list[DataFrame]) -> DataFrame | None:
 
 def build_gold(spark: SparkSession, settings: Settings, run_date: dt.date, progress=print) -> GoldResult:
     result = GoldResult()
-    history = _table(spark, silver_table(settings, STATUS_HISTORY))
-    channels = {channel: table for channel in COMPLAINTS
-                if (table := _table(spark, silver_table(settings, channel))) is not None}
-    if history is None or not channels:
+    history = _table(spark, lake.silver(settings, STATUS_HISTORY))
+    stored = {channel: table for channel in channels()
+              if (table := _table(spark, lake.silver(settings, channel))) is not None}
+    if history is None or not stored:
         return result
     day = F.lit(run_date)
     history = history.where(F.col("observed_run_date") <= day)
     changed = _union([t.where(F.col(LAST_CHANGED) == day).transform(lambda rows, c=c: unify(c, rows))
-                      for c, t in channels.items()])
-    facts = _union([lifecycle.channel_facts(c, t, ENTITIES[c].key) for c, t in channels.items()])
+                      for c, t in stored.items()])
+    facts = _union([lifecycle.channel_facts(c, t) for c, t in stored.items()])
 
-    lifecycle_path = gold_table(settings, COMPLAINT_LIFECYCLE)
-    stored = _table(spark, lifecycle_path)
-    if stored is None:
+    lifecycle_path = lake.gold(settings, COMPLAINT_LIFECYCLE)
+    folded = _table(spark, lifecycle_path)
+    if folded is None:
         rows = lifecycle.rebuild(history, facts, run_date, settings.gold.sla_days)
         result.rebuilt = True
-        stored = spark.createDataFrame([], lifecycle.LIFECYCLE_SCHEMA)
+        folded = spark.createDataFrame([], lifecycle.LIFECYCLE_SCHEMA)
     else:
         today = history.where(F.col("observed_run_date") == day)
         affected = today.select(*KEY).unionByName(changed.select(*KEY)).distinct()
-        current = stored.join(affected, list(KEY), "left_semi")
+        current = folded.join(affected, list(KEY), "left_semi")
         rows = lifecycle.advance(current, today, facts.join(affected, list(KEY), "left_semi"), run_date,
                                  settings.gold.sla_days)
     result.transitions = {
         f"{row['from_status'] or '(new)'} -> {row['to_status']}": row["count"]
-        for row in lifecycle.transitions(stored, history.where(F.col("observed_run_date") == day)).collect()
+        for row in lifecycle.transitions(folded, history.where(F.col("observed_run_date") == day)).collect()
     }
-    result.lifecycle_changed = upsert_changed(spark, lifecycle_path, rows, lifecycle.LIFECYCLE_SCHEMA.fieldNames())
+    result.lifecycle_changed = upsert_changed(spark, lifecycle_path, rows, COMPLAINT_LIFECYCLE)
 
-    complaints_path = gold_table(settings, UNIFIED_COMPLAINTS)
+    complaints_path = lake.gold(settings, UNIFIED_COMPLAINTS)
     if _table(spark, complaints_path) is None:  # a new table takes every complaint, not just today's
-        changed = _union([unify(c, t.where(F.col(LAST_CHANGED) <= day)) for c, t in channels.items()])
-    result.complaints_changed = upsert_changed(spark, complaints_path, changed, list(COMPLAINT_COLUMNS))
+        changed = _union([unify(c, t.where(F.col(LAST_CHANGED) <= day)) for c, t in stored.items()])
+    result.complaints_changed = upsert_changed(spark, complaints_path, changed, UNIFIED_COMPLAINTS)
     progress(f"  gold   {COMPLAINT_LIFECYCLE} {result.lifecycle_changed:>9,} rows changed"
              f"{' (built from the whole history)' if result.rebuilt else ''}"
              f"   {UNIFIED_COMPLAINTS} {result.complaints_changed:>9,} rows changed")
     return result
 
 
-def upsert_changed(spark: SparkSession, path: str, rows: DataFrame, columns: list[str]) -> int:
-    """MERGE into the table at `path` (keyed by channel and complaint id) the rows whose content
-    differs from the stored row; returns how many. `updated_date` is bookkeeping, not content."""
-    content = [c for c in columns if c not in KEY and c != UPDATED]
-    hashed = rows.select(*columns).withColumn(ROW_HASH, row_hash(content))
-    location, created = ensure_table(spark, path, hashed.schema)
-    stored = snapshot(spark, location).select(*KEY, F.col(ROW_HASH).alias("_stored_hash"))
-    changes = (
-        hashed.join(stored, list(KEY), "left")
-        .where(F.col("_stored_hash").isNull() | (F.col("_stored_hash") != F.col(ROW_HASH)))
-        .drop("_stored_hash")
-        .persist()
-    )
-    try:
-        count = changes.count()
-        if count:
-            if created:
-                append_to_new(location, changes, hashed.schema)
-            else:
-                (
-                    DeltaTable.forPath(spark, location).alias("t")
-                    .merge(changes.alias("s"), " AND ".join(f"t.{k} = s.{k}" for k in KEY))
-                    .whenMatchedUpdateAll()
-                    .whenNotMatchedInsertAll()
-                    .execute()
-                )
-    finally:
-        changes.unpersist()
-    return count
+def upsert_changed(spark: SparkSession, location: str, rows: DataFrame, table: str) -> int:
+    """Write into the gold `table` the rows whose content differs from the stored row; returns how
+    many. `updated_date` is bookkeeping, not content (the registry leaves it out of the hash)."""
+    spec = TABLES[table]
+    content = rows.select(*[c.name for c in spec.columns if c.name != ROW_HASH])
+    current = delta.snapshot_or_empty(spark, location, spec.spark_schema)
+    return delta.apply_changes(spark, location, changes(content, current, spec), spec).written
 
 
 def lifecycle_rows_of(spark: SparkSession, settings: Settings, run_date: dt.date) -> tuple[DataFrame, LakeVersion] | None:
     """The lifecycle rows the run date changed (what PostgreSQL must upsert), with the table version read."""
-    path = storage.spark_path(gold_table(settings, COMPLAINT_LIFECYCLE))
-    if not DeltaTable.isDeltaTable(spark, path):
+    location = lake.gold(settings, COMPLAINT_LIFECYCLE)
+    if not delta.exists(spark, location):
         return None
-    table, version = pinned(spark, path)
+    table, version = delta.pinned(spark, location)
     return table.where(F.col(UPDATED) == F.lit(run_date)), version

@@ -40,7 +40,8 @@ def _binaries() -> Path:
     # Located without importing pgserver, whose import has side effects we do not use.
     spec = importlib.util.find_spec("pgserver")
     if spec is None or not spec.submodule_search_locations:
-        raise PostgresError("the `pgserver` package (embedded PostgreSQL binaries) is not installed: run `make install`")
+        raise PostgresError("the `pgserver` package (embedded PostgreSQL binaries) is not installed: it is the `local` "
+                            "extra, `pip install 'coretelecoms[local]'` (`make install` installs it)")
     return Path(spec.submodule_search_locations[0]) / "pginstall" / "bin"
 
 

@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from coretelecoms.platform.lake import default_data_docs, default_runs
+
 ENV_PREFIX = "CORETELECOMS__"
 PLATFORMS = ("local", "emr", "glue")
 AGENT_READERS = ("csv", "sheets")
@@ -36,6 +38,7 @@ class SparkSettings:
 
 @dataclass(frozen=True)
 class PostgresSettings:
+    required: bool  # False: without a conformance database a run builds the lake and skips the load
     conformance_url: str
     source_url: str
     embedded_dir: str
@@ -108,6 +111,11 @@ class Settings:
     @property
     def uses_embedded_postgres(self) -> bool:
         return not (self.postgres.conformance_url or self.postgres.secret_id)
+
+    @property
+    def has_conformance_database(self) -> bool:
+        """A database to load: a secret, a DSN, or (locally) the embedded server's folder."""
+        return not self.uses_embedded_postgres or bool(self.platform == "local" and self.postgres.embedded_dir)
 
     def s3_bucket_roles(self) -> dict[str, str]:
         """{bucket: role ARN ('' for the default credentials)} of every s3a location."""
@@ -287,19 +295,23 @@ def _build(raw: dict, env: str, source: str, project_root: Path) -> Settings:
     secrets_manager = top.section("secrets_manager")
     landing = _location(top, "landing", project_root)
     lake = _location(top, "lake", project_root)
-    runs = _location(top, "runs", project_root, required=False) or f"{lake}/_runs"
-    data_docs = _location(top, "data_docs", project_root, required=False) or f"{lake}/_data_docs"
+    runs = _location(top, "runs", project_root, required=False) or default_runs(lake)
+    data_docs = _location(top, "data_docs", project_root, required=False) or default_data_docs(lake)
     s3_bucket_roles(landing, lake, runs, data_docs, s3)  # fails now, naming the keys, when a bucket has two roles
     agents_reader = agents.text("reader", required=True, choices=AGENT_READERS)
     conformance_url = postgres.text("conformance_url")
     secret_id = postgres.text("secret_id")
     external = bool(conformance_url or secret_id)
-    if platform != "local" and not external:  # the embedded server is for local runs only
-        postgres.one_of("secret_id", "conformance_url", reason=f"on {platform}")
+    required = postgres.flag("required")
+    embedded_dir = _location(postgres, "embedded_dir", project_root, required=False) if platform == "local" else ""
+    if required and not (external or embedded_dir):  # the embedded server is for local runs only
+        keys = ("secret_id", "conformance_url") + (("embedded_dir",) if platform == "local" else ())
+        postgres.one_of(*keys, reason=f"on {platform} while 'postgres.required' is true")
     source_secret_id = postgres.text("source_secret_id")
     source_url = postgres.text("source_url")
-    if external and not source_secret_id:
-        source_url = postgres.one_of("source_secret_id", "source_url", reason="with an external conformance database")
+    if (external or not embedded_dir) and not source_secret_id:
+        reason = "with an external conformance database" if external else "without an embedded server"
+        source_url = postgres.one_of("source_secret_id", "source_url", reason=reason)
     return Settings(
         env=env,
         platform=platform,
@@ -314,9 +326,10 @@ def _build(raw: dict, env: str, source: str, project_root: Path) -> Settings:
         runs=runs,
         data_docs=data_docs,
         postgres=PostgresSettings(
+            required=required,
             conformance_url=conformance_url,
             source_url=source_url,
-            embedded_dir=_location(postgres, "embedded_dir", project_root, required=not external),
+            embedded_dir=embedded_dir,
             secret_id=secret_id,
             source_secret_id=source_secret_id,
         ),

@@ -167,3 +167,8 @@ def _local_conf(settings: Settings) -> dict[str, str]:
     if settings.lake.startswith("s3a://") or settings.landing.startswith("s3a://"):
         conf["spark.hadoop.fs.s3a.impl"] = "org.apache.hadoop.fs.s3a.S3AFileSystem"
     return conf
+
+
+def sql_literal(text: str) -> str:
+    """A Spark SQL string literal (for the few statements that only take SQL text)."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"

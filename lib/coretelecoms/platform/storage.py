@@ -16,8 +16,10 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from coretelecoms.platform.settings import Settings
+if TYPE_CHECKING:  # settings resolve default locations through platform.lake, which uses this module
+    from coretelecoms.platform.settings import Settings
 
 CHUNK = 8 << 20
 

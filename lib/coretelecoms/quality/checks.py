@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from coretelecoms.quality import cleaning as clean
-from coretelecoms.quality.entities import REPAIR, WARNING, EntitySpec
+from coretelecoms.platform.tables import REPAIR, WARNING, EntitySpec
 
 ISSUES = "_issues"
 MISSING = "missing"

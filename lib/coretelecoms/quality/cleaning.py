@@ -35,6 +35,8 @@ from pyspark.sql import Column, SparkSession
 from pyspark.sql import functions as F
 
 from coretelecoms.bronze.columns import LINEAGE_COLUMNS
+from coretelecoms.platform.spark import sql_literal
+from coretelecoms.platform.tables import ENTITIES as ENTITY_SPECS
 
 ColumnOrName = Column | str
 
@@ -73,7 +75,7 @@ STATE_CODES = tuple(STATE_NAME_BY_CODE)
 # Small building blocks
 # ---------------------------------------------------------------------------------------------
 # Java's `$` also matches before a final line break; `\z` is the true end of input.
-_UUID = r"\A[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\z"
+UUID_PATTERN = r"\A[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\z"
 
 
 def _col(column: ColumnOrName) -> Column:
@@ -99,29 +101,25 @@ def _null_if_empty(column: Column) -> Column:
     return F.when(column != "", column)
 
 
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
-
-
 def _lookup(key: Column, table: Mapping[str, str]) -> Column:
     """`table[key]`, null when absent (also under ANSI), from one literal map.
 
     The map is written as SQL so it costs one call to the JVM, not two `lit`s per entry.
     """
-    entries = ", ".join(f"{_sql_string(k)}, {_sql_string(v)}" for k, v in table.items())
+    entries = ", ".join(f"{sql_literal(k)}, {sql_literal(v)}" for k, v in table.items())
     return F.expr(f"map({entries})")[key]
 
 
-_KEY_NOISE = r"[\s._-]+"  # Python's \s is Unicode-aware; Java's needs (?U)
+KEY_NOISE = r"[\s._-]+"  # Python's \s is Unicode-aware; Java's needs (?U)
 
 
 def _match_key(column: ColumnOrName) -> Column:
     """Case-, space- and separator-insensitive key: `IN-PROGRESS`, `in progress` -> `inprogress`."""
-    return F.lower(F.regexp_replace(_text(column), f"(?U){_KEY_NOISE}", ""))
+    return F.lower(F.regexp_replace(_text(column), f"(?U){KEY_NOISE}", ""))
 
 
 def _python_match_key(value: str) -> str:
-    return re.sub(_KEY_NOISE, "", value).lower()
+    return re.sub(KEY_NOISE, "", value).lower()
 
 
 def _enumeration(canonical: Iterable[str], aliases: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -133,19 +131,10 @@ def _enumeration(canonical: Iterable[str], aliases: Mapping[str, str] | None = N
 # Column names
 # ---------------------------------------------------------------------------------------------
 SOURCE_INDEX = "source_index"  # the leaked row index of call logs and web forms: never a key
-ENTITIES = ("customers", "agents", "call_logs", "sm_complaints", "web_complaints")
+# Names outside any entity's fields: the leaked index, and a bare `id` outside agents (without it the
+# camelCase rule would make `iD` into `i_d`). Every entity's field names are known too (`_known_columns`).
+_EXTRA_CANONICAL_COLUMNS = (SOURCE_INDEX, "id")
 
-_CANONICAL_COLUMNS = (
-    "customer_id", "name", "gender", "date_of_birth", "signup_date", "email", "address",
-    "agent_id", "experience", "state",
-    "call_id", "complaint_id", "request_id", "complaint_category", "resolution_status",
-    "call_start_time", "call_end_time", "request_date", "resolution_date", "media_channel",
-    "call_logs_generation_date", "media_complaint_generation_date", "web_form_generation_date",
-    SOURCE_INDEX,
-    "id",  # a bare id outside agents; without this the camelCase rule would make `iD` into `i_d`
-)
-# Headers whose meaning depends on the source: agents' bare `iD` is the agent id.
-_ENTITY_COLUMNS = {"agents": {"id": "agent_id"}}
 
 # The rules are ASCII regexes shared by the Python and the Spark implementation (Java and Python
 # read them alike), and ASCII like bronze's Delta-safe names, so both give the same name.
@@ -162,10 +151,15 @@ def _squashed(name: str) -> str:
     return re.sub(_NOT_ALPHANUMERIC, "", name).lower()
 
 
-_KNOWN_COLUMNS = {_squashed(name): name for name in _CANONICAL_COLUMNS}
-_ENTITY_KNOWN_COLUMNS = {
-    f"{entity}:{key}": name for entity, aliases in _ENTITY_COLUMNS.items() for key, name in aliases.items()
-}
+def _known_columns() -> dict[str, str]:
+    """Squashed header -> canonical name, for every field of every registered entity."""
+    names = [f.name for spec in ENTITY_SPECS.values() for f in spec.fields] + list(_EXTRA_CANONICAL_COLUMNS)
+    return {_squashed(name): name for name in names}
+
+
+def _entity_known_columns() -> dict[str, str]:
+    """`entity:squashed header` -> canonical name, for headers whose meaning depends on the source."""
+    return {f"{entity}:{key}": name for entity, spec in ENTITY_SPECS.items() for key, name in spec.header_aliases}
 
 
 def _snake_case(name: str) -> str:
@@ -181,7 +175,7 @@ def _known_column_name(name: str, entity: str | None) -> str | None:
     key = _squashed(name)
     if re.fullmatch(_LEAKED_INDEX, key):
         return SOURCE_INDEX
-    return _ENTITY_KNOWN_COLUMNS.get(f"{entity}:{key}") or _KNOWN_COLUMNS.get(key)
+    return _entity_known_columns().get(f"{entity}:{key}") or _known_columns().get(key)
 
 
 def _canonical_column_name_column(name: Column, entity: Column) -> Column:
@@ -192,8 +186,8 @@ def _canonical_column_name_column(name: Column, entity: Column) -> Column:
     return F.coalesce(
         F.when(name.isin(*LINEAGE_COLUMNS), name),
         F.when(key.rlike(rf"\A(?:{_LEAKED_INDEX})\z"), F.lit(SOURCE_INDEX)),
-        _lookup(F.concat(F.coalesce(entity, F.lit("")), F.lit(":"), key), _ENTITY_KNOWN_COLUMNS),
-        _lookup(key, _KNOWN_COLUMNS),
+        _lookup(F.concat(F.coalesce(entity, F.lit("")), F.lit(":"), key), _entity_known_columns()),
+        _lookup(key, _known_columns()),
         F.when(snake.rlike("^[0-9]"), F.concat(F.lit("c_"), snake)).otherwise(snake),
     )
 
@@ -228,8 +222,8 @@ def canonical_columns(raw_names: Iterable[str], entity: str) -> CanonicalColumns
     Two raw names that land on the same canonical name get `_2`, `_3`... so a select never fails
     on ambiguous columns.
     """
-    if entity not in ENTITIES:
-        raise ValueError(f"unknown entity {entity!r}; expected one of {', '.join(ENTITIES)}")
+    if entity not in ENTITY_SPECS:
+        raise ValueError(f"unknown entity {entity!r}; expected one of {', '.join(ENTITY_SPECS)}")
     mapping, unknown, taken = {}, [], set()
     for raw in raw_names:
         known = _known_column_name(raw, entity)
@@ -253,8 +247,10 @@ _PROVIDER_TYPOS = {
                 "htmail", "hotmaiil", "hotmmail"),
     "yahoo": ("yaho", "yahooo", "yahoooo", "yhoo", "yaoo", "yahho", "yhaoo"),
 }
-# Each repair is anchored on the domain: after the last `@`, up to the end of the address.
-_DOMAIN_REPAIRS = (
+# (Java regex, replacement) pairs applied in order by clean_email; public so that other implementations
+# (the bench's pandas and Python cleaners) repair exactly the same domains. Each repair is anchored on
+# the domain: after the last `@`, up to the end of the address.
+DOMAIN_REPAIRS = (
     *((rf"@(?:{'|'.join(typos)})(\.[^.@]*)\z", f"@{provider}$1") for provider, typos in _PROVIDER_TYPOS.items()),
     # A truncated or fat-fingered `.com` behind a known provider (`.co` alone is a real TLD).
     (rf"@({'|'.join(_PROVIDER_TYPOS)})\.(?:om|co|cm|con|comm)\z", "@$1.com"),
@@ -262,7 +258,7 @@ _DOMAIN_REPAIRS = (
     (r"(@[^@]*\.)om\z", "$1com"),
 )
 # RFC 5322 atext local part (dot-separated), hostname labels, alphabetic TLD, RFC 5321 lengths.
-_VALID_EMAIL = (
+VALID_EMAIL = (
     r"\A(?=.{3,254}\z)(?=[^@]{1,64}@)"
     r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\z"
@@ -277,30 +273,30 @@ def clean_email(column: ColumnOrName) -> Column:
     name stay (`2772brianna_schultz525@GmaiL.om` -> `2772brianna_schultz525@gmail.com`).
     """
     address = F.lower(_strip(column))
-    for pattern, replacement in _DOMAIN_REPAIRS:
+    for pattern, replacement in DOMAIN_REPAIRS:
         address = F.regexp_replace(address, pattern, replacement)
-    return F.when(address.rlike(_VALID_EMAIL), address)
+    return F.when(address.rlike(VALID_EMAIL), address)
 
 
 # ---------------------------------------------------------------------------------------------
 # Person names
 # ---------------------------------------------------------------------------------------------
-_WORD_JOINERS = "['\u2019-]"  # apostrophes (straight and typographic) and hyphens
+WORD_JOINERS = "['\u2019-]"  # apostrophes (straight and typographic) and hyphens
 
 
 def clean_person_name(column: ColumnOrName) -> Column:
     """Squished, title-cased name; also after apostrophes and hyphens (`O'Brien-Smith`); '' -> null."""
     name = _squish(column)
     # initcap only capitalises after a space: add one after each joiner, title-case, take it away.
-    spaced = F.regexp_replace(name, f"({_WORD_JOINERS})", "$1 ")
-    titled = F.regexp_replace(F.initcap(spaced), f"({_WORD_JOINERS}) ", "$1")
+    spaced = F.regexp_replace(name, f"({WORD_JOINERS})", "$1 ")
+    titled = F.regexp_replace(F.initcap(spaced), f"({WORD_JOINERS}) ", "$1")
     return _null_if_empty(titled)
 
 
 # ---------------------------------------------------------------------------------------------
 # Enumerations: matched ignoring case, spaces, `-`, `_` and `.`; canonical casing out; unknown -> null
 # ---------------------------------------------------------------------------------------------
-_STATUS_KEYS = _enumeration(STATUSES)
+STATUS_KEYS = _enumeration(STATUSES)
 _CATEGORY_KEYS = _enumeration(CATEGORIES)
 _CHANNEL_KEYS = _enumeration(CHANNELS)
 _EXPERIENCE_KEYS = _enumeration(EXPERIENCES)
@@ -310,7 +306,7 @@ _STATE_KEYS = _enumeration(STATE_CODES, aliases=STATE_CODE_BY_NAME)
 
 def clean_status(column: ColumnOrName) -> Column:
     """Resolution status in STATUSES (`inprogress`, `IN-PROGRESS` -> `In-Progress`)."""
-    return _lookup(_match_key(column), _STATUS_KEYS)
+    return _lookup(_match_key(column), STATUS_KEYS)
 
 
 def clean_category(column: ColumnOrName) -> Column:
@@ -338,7 +334,7 @@ def clean_gender(column: ColumnOrName) -> Column:
 # ---------------------------------------------------------------------------------------------
 # The accepted shapes, checked before parsing: `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS`, ISO `T`,
 # optional fraction. Year 0000 parses in Spark but no Python client can read it back.
-_DATETIME_SHAPE = r"\A(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?)?\z"
+DATETIME_SHAPE = r"\A(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?)?\z"
 
 
 def parse_timestamp(column: ColumnOrName) -> Column:
@@ -349,7 +345,7 @@ def parse_timestamp(column: ColumnOrName) -> Column:
     The shape check in front keeps the cast from accepting more than the formats above.
     """
     text = _strip(column)
-    return F.when(text.rlike(_DATETIME_SHAPE), F.try_to_timestamp(text))
+    return F.when(text.rlike(DATETIME_SHAPE), F.try_to_timestamp(text))
 
 
 def parse_date(column: ColumnOrName) -> Column:
@@ -398,7 +394,7 @@ def clean_id(column: ColumnOrName) -> Column:
 
 def is_uuid(column: ColumnOrName) -> Column:
     """True for a canonical 8-4-4-4-12 hex UUID (any case, nothing around it); null for null."""
-    return _text(column).rlike(_UUID)
+    return _text(column).rlike(UUID_PATTERN)
 
 
 def clean_customer_id(column: ColumnOrName) -> Column:

@@ -12,24 +12,25 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import great_expectations as gx
-from great_expectations.core.result_format import ResultFormat
-from great_expectations.core.expectation_validation_result import (
-    ExpectationSuiteValidationResult,
-    ExpectationSuiteValidationResultSchema,
-)
-from great_expectations.data_context import EphemeralDataContext
-from great_expectations.data_context.types.base import ProgressBarsConfig
-from great_expectations.data_context.types.resource_identifiers import (
-    ExpectationSuiteIdentifier,
-    ValidationResultIdentifier,
-)
+from typing import TYPE_CHECKING
+
 from pyspark.sql import DataFrame
 
 from coretelecoms import packaged
 from coretelecoms.platform import storage
 
+# Great Expectations is imported where it is used: importing it takes about 3 s, which every command
+# (`coretelecoms --help` included) would otherwise pay.
+if TYPE_CHECKING:
+    import great_expectations as gx
+    from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
+    from great_expectations.data_context import EphemeralDataContext
+    from great_expectations.data_context.types.resource_identifiers import ValidationResultIdentifier
+
 EXPECTATIONS_DIR = packaged.folder("expectations")
+# Where suites are read from, first match wins: the project's folder; a source registered at run
+# time adds its own (tests/conformance/test_new_channel.py).
+SUITE_FOLDERS: list[Path] = [EXPECTATIONS_DIR]
 CRITICAL, WARNING = "critical", "warning"
 EXAMPLES = 5
 # SUMMARY, not COMPLETE: a handful of unexpected values per expectation, never every bad row of 380k.
@@ -74,12 +75,20 @@ class CriticalExpectationFailed(RuntimeError):
         )
 
 
-def load_suite(entity: str, expectations_dir: Path = EXPECTATIONS_DIR) -> gx.ExpectationSuite:
-    return gx.ExpectationSuite(**json.loads((Path(expectations_dir) / f"{entity}.json").read_text()))
+def suite_path(entity: str) -> Path:
+    found = [folder / f"{entity}.json" for folder in SUITE_FOLDERS if (folder / f"{entity}.json").is_file()]
+    if not found:
+        raise FileNotFoundError(f"no expectation suite {entity}.json in {', '.join(map(str, SUITE_FOLDERS))}")
+    return found[0]
 
 
-def validate(frame: DataFrame, entity: str, run_id: str, results_dir: str,
-             expectations_dir: Path = EXPECTATIONS_DIR) -> ValidationOutcome:
+def load_suite(entity: str) -> gx.ExpectationSuite:
+    import great_expectations as gx
+
+    return gx.ExpectationSuite(**json.loads(suite_path(entity).read_text()))
+
+
+def validate(frame: DataFrame, entity: str, run_id: str, results_dir: str) -> ValidationOutcome:
     """Run the entity's suite on `frame` through GX's Spark data source and keep the result as JSON.
 
     GX scans the frame once per Spark job (17 for a clean call-log batch). The frame is not cached
@@ -87,7 +96,9 @@ def validate(frame: DataFrame, entity: str, run_id: str, results_dir: str,
     customers validation drops from ~50 s to 10-20 s); for a small, cheap lineage, recomputing costs
     no more than materialising a cache of every column.
     """
-    suite = load_suite(entity, expectations_dir)
+    import great_expectations as gx
+
+    suite = load_suite(entity)
     definition = _validation_definition(_context(), suite, entity)
     run = gx.RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.timezone.utc))
     result = _run_with_examples(definition, {"dataframe": frame}, run)
@@ -115,7 +126,7 @@ def outcome_of(document: dict, location: str) -> ValidationOutcome:
     )
 
 
-def build_data_docs(results_dir: str, site_dir: str, expectations_dir: Path = EXPECTATIONS_DIR) -> str:
+def build_data_docs(results_dir: str, site_dir: str) -> str:
     """Build GX's static Data Docs site with every suite and every kept result; return its index.html."""
     context = _context()
     context.add_data_docs_site(SITE, {
@@ -124,8 +135,8 @@ def build_data_docs(results_dir: str, site_dir: str, expectations_dir: Path = EX
         "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(Path(site_dir).resolve())},
         "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
     })
-    for path in sorted(Path(expectations_dir).glob("*.json")):
-        context.suites.add(load_suite(path.stem, expectations_dir))
+    for entity in sorted({path.stem for folder in SUITE_FOLDERS for path in folder.glob("*.json")}):
+        context.suites.add(load_suite(entity))
     for path in sorted(Path(results_dir).glob("*/*.json")):
         result = _load_result(path)
         context.validation_results_store.set(_result_key(result, run_id=path.parent.name), result)
@@ -134,6 +145,9 @@ def build_data_docs(results_dir: str, site_dir: str, expectations_dir: Path = EX
 
 
 def _context() -> EphemeralDataContext:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     """A fresh in-memory context: the suites live in expectations/, the results in results_dir."""
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)  # batch jobs log, they do not draw
@@ -141,6 +155,8 @@ def _context() -> EphemeralDataContext:
 
 
 def _validation_definition(context: EphemeralDataContext, suite: gx.ExpectationSuite, entity: str) -> gx.ValidationDefinition:
+    import great_expectations as gx
+
     batch_definition = (
         context.data_sources.add_spark(DATASOURCE)
         .add_dataframe_asset(entity)
@@ -158,6 +174,8 @@ def _run_with_examples(definition: gx.ValidationDefinition, batch_parameters: di
     BOOLEAN_ONLY lets GX bundle the counts into a few aggregate Spark jobs; asking for examples adds
     a filter-and-collect job per expectation, which on a clean batch would be pure cost.
     """
+    from great_expectations.core.result_format import ResultFormat
+
     result = definition.run(batch_parameters=batch_parameters, result_format=ResultFormat.BOOLEAN_ONLY, run_id=run)
     if result.success:
         return result
@@ -206,10 +224,18 @@ def _exception_messages(info: dict) -> list[str]:
 
 
 def _load_result(path: Path) -> ExpectationSuiteValidationResult:
+    from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResultSchema
+
     return ExpectationSuiteValidationResultSchema().load(json.loads(path.read_text()))
 
 
 def _result_key(result: ExpectationSuiteValidationResult, run_id: str) -> ValidationResultIdentifier:
+    import great_expectations as gx
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
     run_time = (result.meta.get("run_id") or {}).get("run_time")
     return ValidationResultIdentifier(
         expectation_suite_identifier=ExpectationSuiteIdentifier(name=result.suite_name),

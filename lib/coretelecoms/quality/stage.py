@@ -9,6 +9,7 @@ import datetime as dt
 import mimetypes
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,15 +18,14 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from coretelecoms.bronze.columns import SOURCE, SOURCE_CHECKSUM, SOURCE_DATE
-from coretelecoms.bronze.ingest import INGESTED, REPLACED, UNCHANGED, IngestOutcome, bronze_table, raw_columns, sql_literal
-from coretelecoms.platform import storage
+from coretelecoms.bronze.ingest import INGESTED, REPLACED, UNCHANGED, IngestOutcome, raw_columns
+from coretelecoms.platform import lake, storage
 from coretelecoms.platform.settings import Settings
-from coretelecoms.quality.entities import ENTITIES
+from coretelecoms.platform.spark import sql_literal
+from coretelecoms.platform.tables import DQ_ISSUES, ENTITIES, dimensions
 from coretelecoms.quality.expectations import ValidationOutcome, build_data_docs, require_critical, validate
 from coretelecoms.quality.transform import Accounting, EntityBatch, transform_batch
-from coretelecoms.sources.catalog import DIMENSIONS
 
-DQ_ISSUES = "dq_issues"
 # Problematic records are kept a year. Deleting the rows here keeps the table consistent; the lake
 # bucket's lifecycle rule (infra/s3.tf) then expires the files Delta no longer references.
 DQ_ISSUES_KEPT_DAYS = 365
@@ -46,19 +46,17 @@ class QualityResult:
         for batch in self.batches.values():
             batch.release()
 
+    def __enter__(self) -> QualityResult:
+        return self
 
-def silver_table(settings: Settings, name: str) -> str:
-    return storage.join(settings.lake, "silver", name)
-
-
-def validation_results_dir(settings: Settings) -> str:
-    return storage.join(settings.lake, "_quality", "validations")
+    def __exit__(self, *failure) -> None:
+        self.release()  # the batches stay cached while the run's lake writes use them, no longer
 
 
 def publish_data_docs(settings: Settings) -> str:
     """Build the Data Docs site from every kept validation result into `settings.data_docs`; return
     its index.html. GX builds on a local disk: results and site on S3 go through a scratch folder."""
-    results, site = validation_results_dir(settings), settings.data_docs
+    results, site = lake.validations(settings), settings.data_docs
     if not storage.is_s3(results) and not storage.is_s3(site):
         return build_data_docs(results, site)
     with tempfile.TemporaryDirectory() as scratch:
@@ -74,12 +72,8 @@ def publish_data_docs(settings: Settings) -> str:
     return storage.join(site, "index.html")
 
 
-def _watermark(settings: Settings, entity: str) -> str:
-    return storage.join(settings.lake, "_state", "silver", f"{entity}.json")
-
-
 def _processed_checksum(settings: Settings, entity: str) -> str | None:
-    location = _watermark(settings, entity)
+    location = lake.processed_dimension(settings, entity)
     return storage.read_json(location)["checksum"] if storage.exists(location) else None
 
 
@@ -87,24 +81,27 @@ def _needs_processing(settings: Settings, outcome: IngestOutcome) -> str | None:
     """None when the entity's batch must go through quality, else why it is skipped."""
     if outcome.status not in (INGESTED, REPLACED, UNCHANGED):
         return f"bronze input {outcome.status}"
-    if outcome.source in DIMENSIONS and _processed_checksum(settings, outcome.source) == outcome.checksum:
+    if outcome.source in dimensions() and _processed_checksum(settings, outcome.source) == outcome.checksum:
         return "dimension unchanged since it was last processed"
     return None
 
 
 def read_bronze_batch(spark: SparkSession, settings: Settings, outcome: IngestOutcome) -> tuple[DataFrame, dict[str, str]]:
     """The bronze rows of exactly the input this run ingested (or found unchanged)."""
-    table = bronze_table(settings, outcome.source)
+    table = lake.bronze(settings, outcome.source)
     rows = spark.read.format("delta").load(storage.spark_path(table))
     rows = rows.where((F.col(SOURCE) == outcome.location) & (F.col(SOURCE_CHECKSUM) == outcome.checksum))
-    if outcome.source not in DIMENSIONS:
+    if outcome.source not in dimensions():
         rows = rows.where(F.col(SOURCE_DATE) == F.lit(dt.date.fromisoformat(outcome.source_date)))
     return rows, raw_columns(spark, table)
 
 
 def check_batches(spark: SparkSession, settings: Settings, run_id: str, run_date: dt.date,
-                  bronze: list[IngestOutcome], progress=print) -> QualityResult:
-    """Double pass and Great Expectations for every entity with a batch; raises on a critical failure."""
+                  bronze: list[IngestOutcome], progress=print,
+                  timing: Callable[[str, float], None] | None = None) -> QualityResult:
+    """Double pass and Great Expectations for every entity with a batch; raises on a critical failure.
+
+    `timing("great_expectations", seconds)` is called after each validation when given."""
     result = QualityResult()
     try:
         for outcome in bronze:
@@ -117,7 +114,10 @@ def check_batches(spark: SparkSession, settings: Settings, run_id: str, run_date
             batch = transform_batch(ENTITIES[outcome.source], frame, raw_by_column, run_id, run_date)
             result.batches[outcome.source] = batch
             result.inputs[outcome.source] = outcome
-            validation = validate(batch.rows, outcome.source, run_id, validation_results_dir(settings))
+            validating = time.monotonic()
+            validation = validate(batch.rows, outcome.source, run_id, lake.validations(settings))
+            if timing is not None:
+                timing("great_expectations", time.monotonic() - validating)
             result.validations[outcome.source] = validation
             counts = batch.accounting
             progress(
@@ -135,7 +135,7 @@ def check_batches(spark: SparkSession, settings: Settings, run_id: str, run_date
 def write_issues(spark: SparkSession, settings: Settings, result: QualityResult, run_date: dt.date) -> None:
     """Replace each processed input's issues in `dq_issues` (so re-running a date is idempotent), and
     drop the issues of runs more than DQ_ISSUES_KEPT_DAYS before `run_date`."""
-    table = storage.spark_path(silver_table(settings, DQ_ISSUES))
+    table = storage.spark_path(lake.silver(settings, DQ_ISSUES))
     for entity, batch in result.batches.items():
         source_input = result.inputs[entity]
         writer = batch.issues.write.format("delta")
@@ -153,6 +153,6 @@ def mark_dimensions_processed(settings: Settings, result: QualityResult) -> None
     """Record which dimension versions reached silver; called once the run's last lake write is done,
     so a run killed before it processes the same versions again."""
     for entity, source_input in result.inputs.items():
-        if entity in DIMENSIONS:
-            storage.write_json(_watermark(settings, entity), {"checksum": source_input.checksum, "run_id": result.batches[entity].run_id})
+        if entity in dimensions():
+            storage.write_json(lake.processed_dimension(settings, entity), {"checksum": source_input.checksum, "run_id": result.batches[entity].run_id})
 

@@ -25,7 +25,7 @@ from coretelecoms.bronze.columns import SOURCE, SOURCE_CHECKSUM, SOURCE_DATE, SO
 from coretelecoms.bronze.columns import RUN_ID as BRONZE_RUN_ID
 from coretelecoms.quality import cleaning
 from coretelecoms.quality.checks import ISSUES, KINDS, find_issues, has_issue, issue
-from coretelecoms.quality.entities import REJECT, REPAIR, WARNING, EntitySpec
+from coretelecoms.platform.tables import REJECT, REPAIR, WARNING, EntitySpec
 
 ROUTE = "_route"
 REASON = "_reason"
@@ -98,6 +98,13 @@ def to_canonical_columns(spec: EntitySpec, raw_by_column: dict[str, str]) -> tup
     return transform, tuple(unknown)
 
 
+# The derivations an EntitySpec's derived fields name, from the raw value of their source field.
+DERIVATIONS: dict[str, Callable[[Column], Column]] = {
+    "address_state_code": cleaning.address_state_code,
+    "address_zip": cleaning.address_zip,
+    "state_name": cleaning.state_name,
+}
+
 VALUE_PREFIX = "_value_"  # a field's cleaned value before any issue is applied
 
 
@@ -117,13 +124,9 @@ def clean_fields(spec: EntitySpec) -> Callable[[DataFrame], DataFrame]:
     """Second pass: typed, cleaned values (from `clean_values`); a field with a repairable issue is nulled."""
     def transform(frame: DataFrame) -> DataFrame:
         typed = {f.name: F.when(~has_issue(REPAIR, f.name), _cleaned_value(f.name)) for f in spec.fields}
-        if spec.name == "customers":
-            state_code = cleaning.address_state_code(F.col("address"))
-            typed |= {
-                "state_code": state_code,
-                "state_name": cleaning.state_name(state_code),
-                "zip_code": cleaning.address_zip(F.col("address")),
-            }
+        raw = {f.name: F.col(f.name) for f in spec.fields}
+        for derived in spec.derived:  # in order: a derived column may come from an earlier one
+            raw[derived.name] = typed[derived.name] = DERIVATIONS[derived.derivation](raw[derived.source])
         return frame.withColumns({f"_clean_{name}": column for name, column in typed.items()}).drop(
             *[f"{VALUE_PREFIX}{f.name}" for f in spec.fields])
 

@@ -5,13 +5,10 @@ from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from coretelecoms.conformance.merge import STATUS_HISTORY
-from coretelecoms.conformance.orphans import ORPHANED_COMPLAINTS
 from coretelecoms.gold.lifecycle import DURATIONS, MILESTONES, STATUSES
-from coretelecoms.gold.stage import COMPLAINT_LIFECYCLE, gold_table
-from coretelecoms.platform import storage
+from coretelecoms.platform import lake, storage
 from coretelecoms.platform.settings import Settings
-from coretelecoms.quality.stage import silver_table
+from coretelecoms.platform.tables import COMPLAINT_LIFECYCLE, ORPHANED_COMPLAINTS, STATUS_HISTORY
 
 
 def _rows(spark: SparkSession, location: str, complaint_id: str) -> list[dict]:
@@ -28,11 +25,11 @@ def _when(value) -> str:
 
 def complaint_story(spark: SparkSession, settings: Settings, complaint_id: str) -> tuple[str, bool]:
     """(text, found): the lifecycle of `complaint_id` in every channel that has it."""
-    lifecycles = _rows(spark, gold_table(settings, COMPLAINT_LIFECYCLE), complaint_id)
-    history = sorted(_rows(spark, silver_table(settings, STATUS_HISTORY), complaint_id),
+    lifecycles = _rows(spark, lake.gold(settings, COMPLAINT_LIFECYCLE), complaint_id)
+    history = sorted(_rows(spark, lake.silver(settings, STATUS_HISTORY), complaint_id),
                      key=lambda r: (r["source_generation_date"], r["observed_run_date"]))
     if not lifecycles:
-        orphans = _rows(spark, silver_table(settings, ORPHANED_COMPLAINTS), complaint_id)
+        orphans = _rows(spark, lake.silver(settings, ORPHANED_COMPLAINTS), complaint_id)
         if orphans:
             o = orphans[0]
             return (f"complaint {complaint_id} ({o['channel']}) is quarantined as an orphan: {o['reason']},"

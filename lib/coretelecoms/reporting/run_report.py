@@ -9,18 +9,18 @@ from delta.tables import DeltaTable
 from pyspark.sql import SparkSession
 from pyspark.sql import functions as F
 
-from coretelecoms.conformance.orphans import OPEN, ORPHANED_COMPLAINTS
-from coretelecoms.platform import storage
+from coretelecoms.conformance.orphans import OPEN
+from coretelecoms.platform import lake, storage
 from coretelecoms.platform.settings import Settings
-from coretelecoms.quality.stage import QualityResult, silver_table
+from coretelecoms.platform.tables import ORPHANED_COMPLAINTS, channels
+from coretelecoms.quality.stage import QualityResult
 from coretelecoms.reporting.html import recent_reports, render_html
-from coretelecoms.sources.catalog import COMPLAINTS
 
 AGE_BUCKETS = (("0-1", 0, 1), ("2-7", 2, 7), ("8-30", 8, 30), (">30", 31, None))  # days since first seen
 
 
 def report_dirs(settings: Settings) -> list[str]:
-    lake_runs = storage.join(settings.lake, "_runs")
+    lake_runs = lake.runs(settings)
     return [lake_runs] if settings.runs.rstrip("/") == lake_runs else [lake_runs, settings.runs]
 
 
@@ -35,7 +35,7 @@ def dq_rule_counts(checked: QualityResult) -> dict[str, dict[str, int]]:
 
 def open_orphans(spark: SparkSession, settings: Settings, run_date: dt.date) -> dict:
     """Open orphans per channel and by age (days since first seen) as of the run date."""
-    location = storage.spark_path(silver_table(settings, ORPHANED_COMPLAINTS))
+    location = storage.spark_path(lake.silver(settings, ORPHANED_COMPLAINTS))
     if not DeltaTable.isDeltaTable(spark, location):
         return {"open": {}, "open_age_days": {}, "oldest_open_days": None}
     age = F.datediff(F.lit(run_date), F.col("first_seen_date"))
@@ -48,7 +48,7 @@ def open_orphans(spark: SparkSession, settings: Settings, run_date: dt.date) -> 
         .groupBy("channel", bucket.alias("bucket")).agg(F.count("*").alias("n"), F.max(age).alias("oldest"))
         .collect()
     )
-    by_channel = {channel: 0 for channel in COMPLAINTS}
+    by_channel = {channel: 0 for channel in channels()}
     by_age = {name: 0 for name, _, _ in AGE_BUCKETS}
     for row in rows:
         by_channel[row["channel"]] += row["n"]
@@ -58,7 +58,7 @@ def open_orphans(spark: SparkSession, settings: Settings, run_date: dt.date) -> 
 
 def quarantine_rate(new_orphans: dict[str, int], quality: dict[str, dict]) -> float:
     """New orphans over the complaint rows silver kept this run (0 when none were kept)."""
-    kept = sum(counts.get("kept", 0) for entity, counts in quality.items() if entity in COMPLAINTS)
+    kept = sum(counts.get("kept", 0) for entity, counts in quality.items() if entity in channels())
     return round(sum(new_orphans.values()) / kept, 6) if kept else 0.0
 
 

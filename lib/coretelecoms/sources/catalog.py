@@ -1,17 +1,16 @@
-"""Where each of the five sources is found, by name and run date (SPEC §2)."""
+"""Where each source is found, by name and run date (SPEC §2)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from coretelecoms.platform import storage
 from coretelecoms.platform.settings import Settings
+from coretelecoms.platform.tables import channels
 
 CUSTOMERS, AGENTS = "customers", "agents"
 CALL_LOGS, SM_COMPLAINTS, WEB_COMPLAINTS = "call_logs", "sm_complaints", "web_complaints"
-DIMENSIONS = (CUSTOMERS, AGENTS)
-COMPLAINTS = (CALL_LOGS, SM_COMPLAINTS, WEB_COMPLAINTS)
-SOURCES = DIMENSIONS + COMPLAINTS
 
 CUSTOMERS_KEY = "customers/customers_dataset.csv"
 WEB_FORMS_SCHEMA = "customer_complaints"
@@ -53,9 +52,15 @@ def dimension_inputs(settings: Settings, run_date: dt.date) -> list[SourceInput]
     return [customers, agents]
 
 
+# Each complaint channel's daily input; a new channel adds its locator here (README: Adding a source).
+COMPLAINT_INPUTS: dict[str, Callable[[Settings, dt.date], SourceInput]] = {
+    CALL_LOGS: lambda settings, day: SourceInput(CALL_LOGS, storage.join(settings.landing, call_logs_key(day)), day, "csv"),
+    SM_COMPLAINTS: lambda settings, day: SourceInput(
+        SM_COMPLAINTS, storage.join(settings.landing, sm_complaints_key(day)), day, "json"),
+    WEB_COMPLAINTS: lambda settings, day: SourceInput(
+        WEB_COMPLAINTS, f"{WEB_FORMS_SCHEMA}.{web_forms_table(day)}", day, "jdbc"),
+}
+
+
 def complaint_inputs(settings: Settings, run_date: dt.date) -> list[SourceInput]:
-    return [
-        SourceInput(CALL_LOGS, storage.join(settings.landing, call_logs_key(run_date)), run_date, "csv"),
-        SourceInput(SM_COMPLAINTS, storage.join(settings.landing, sm_complaints_key(run_date)), run_date, "json"),
-        SourceInput(WEB_COMPLAINTS, f"{WEB_FORMS_SCHEMA}.{web_forms_table(run_date)}", run_date, "jdbc"),
-    ]
+    return [COMPLAINT_INPUTS[channel](settings, run_date) for channel in channels()]

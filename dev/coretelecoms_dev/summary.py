@@ -1,7 +1,7 @@
-"""Short, readable summaries of runs for the terminal."""
+"""The demo's terminal summaries of its runs, the bronze counts against the generator's ground truth."""
 from __future__ import annotations
 
-from coretelecoms.sources.catalog import COMPLAINTS, SOURCES
+from coretelecoms.platform.tables import ENTITIES, channels
 
 
 def bronze_summary(settings, results, truth: dict | None = None) -> str:
@@ -10,7 +10,7 @@ def bronze_summary(settings, results, truth: dict | None = None) -> str:
     mismatches = 0
     for result in results:
         by_source = {outcome.source: outcome for outcome in result.bronze}
-        for source in SOURCES:
+        for source in ENTITIES:
             outcome = by_source.get(source)
             if outcome is None:
                 continue
@@ -73,10 +73,10 @@ def conformance_summary(results) -> str:
             lines.append(f"{result.run_date.isoformat():<12}  not loaded ({result.status})")
             continue
         load = conformance.load.as_dict()
-        facts = [load.get(channel, {"inserted": 0, "updated": 0}) for channel in COMPLAINTS]
+        facts = [load.get(channel, {"inserted": 0, "updated": 0}) for channel in channels()]
         history = load.get("complaint_status_history", {"inserted": 0})
         customers = load.get("customers", {"inserted": 0, "updated": 0})
-        rejected = sum(result.quality[c].rejected_total for c in COMPLAINTS if c in result.quality)
+        rejected = sum(result.quality[c].rejected_total for c in channels() if c in result.quality)
         lines.append(
             f"{result.run_date.isoformat():<12}{sum(f['inserted'] for f in facts):>9,}{sum(f['updated'] for f in facts):>9,}"
             f"{sum(conformance.orphaned.values()):>10,}{sum(conformance.replayed.values()):>10,}{rejected:>10,}"

@@ -32,7 +32,6 @@ from psycopg2 import sql
 from coretelecoms.sources.catalog import (
     AGENTS,
     CALL_LOGS,
-    COMPLAINTS,
     CUSTOMERS,
     CUSTOMERS_KEY,
     SM_COMPLAINTS,
@@ -42,6 +41,8 @@ from coretelecoms.sources.catalog import (
     sm_complaints_key,
     web_forms_table,
 )
+
+COMPLAINTS = (CALL_LOGS, SM_COMPLAINTS, WEB_COMPLAINTS)  # the three real feeds this generator makes
 
 
 @dataclass(frozen=True)

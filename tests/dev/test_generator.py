@@ -12,7 +12,7 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from coretelecoms.sources.generator import (
+from coretelecoms_dev.generator import (
     AGENT_COLUMNS,
     CALL_LOG_COLUMNS,
     CUSTOMER_COLUMNS,

@@ -1,6 +1,6 @@
 """Benchmarks, measured side by side in one process (never timing asserts in tests).
 
-`coretelecoms bench` (`make bench`) runs both parts below and writes the measurements to
+`coretelecoms-dev bench` (`make bench`) runs both parts below and writes the measurements to
 var/bench/bench-<timestamp>.json and var/bench/latest.json, then prints them as a table.
 
 volume (`bench volume`): two generated days at `--scale` (1 = SPEC §2's real volumes: 2.5M
@@ -13,8 +13,9 @@ fresh lake and a fresh conformance database, three runs end to end, each through
      state, with whatever customers version the upstream published that day).
 Each run is followed by its floor: the same inputs read by the project's readers and written to
 Parquet with no transformation, plus a plain PostgreSQL COPY of the same rows. Per run: each stage's
-seconds, rows per second and share of the run (Great Expectations is timed inside silver), the
-ratio to the floor, and peak memory (driver JVM heap and RSS, this Python process's RSS).
+seconds (from `pipeline.run`'s `timing` callback; Great Expectations inside silver), rows per second
+and share of the run, the ratio to the floor, and peak memory (driver JVM heap and RSS, this Python
+process's RSS).
 
 micro (`bench micro`): the main cleaners of quality/cleaning.py on generated dirty values, as the
 native Spark expression, an equivalent vectorised `pandas_udf` and a plain Python `udf`, each
@@ -32,11 +33,10 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -51,9 +51,10 @@ from coretelecoms.platform.postgres import create_database, embedded_server
 from coretelecoms.platform.settings import Settings, load_settings
 from coretelecoms.platform.spark import spark_session
 from coretelecoms.quality import cleaning
-from coretelecoms.quality import stage as quality_stage
+from coretelecoms.reporting.outcome import SUCCEEDED
 from coretelecoms.sources.catalog import WEB_FORMS_SCHEMA, SourceInput, complaint_inputs, dimension_inputs, web_forms_table
-from coretelecoms.sources.generator import (
+from coretelecoms.sources.readers import probe_input, read_input
+from coretelecoms_dev.generator import (
     BAD_TIMESTAMPS,
     EMAIL_DOMAINS,
     EMAIL_SEPARATORS,
@@ -67,12 +68,11 @@ from coretelecoms.sources.generator import (
     generate,
     publish,
 )
-from coretelecoms.sources.readers import probe_input, read_input
 
 PARTS = ("all", "volume", "micro")
 BENCH_START = dt.date(2025, 9, 1)
 BENCH_SEED = 1
-GREAT_EXPECTATIONS = "great_expectations"  # timed inside silver
+GREAT_EXPECTATIONS = "great_expectations"  # what pipeline.run's `timing` calls each validation, inside silver
 OTHER = "other"  # the run's time outside its stages: migrations, run report
 FLOOR_SCHEMA = "bench_floor"
 MICRO_VALUES = 1_000_000
@@ -215,9 +215,15 @@ def measured_run(spark: SparkSession, settings: Settings, name: str, run_date: d
                  floors: Path, progress=print) -> dict:
     """One `pipeline.run` end to end, then the floor of the inputs it read."""
     progress(f"== {name}: {run_date} scope={scope}")
-    with validate_timer() as great_expectations, MemoryWatch(spark) as memory:
-        seconds, result = _timed(lambda: pipeline.run(settings, run_date, scope=scope, spark=spark, progress=progress))
-    if result.status != pipeline.SUCCEEDED:
+    spent: dict[str, float] = defaultdict(float)
+
+    def timing(stage: str, seconds: float) -> None:
+        spent[stage] += seconds  # a stage may run more than once in a run
+
+    with MemoryWatch(spark) as memory:
+        seconds, result = _timed(lambda: pipeline.run(settings, run_date, scope=scope, spark=spark, progress=progress,
+                                                      timing=timing))
+    if result.status != SUCCEEDED:
         raise RuntimeError(f"{name}: the run did not succeed ({result.status}): {result.error}")
     read = [outcome for outcome in result.bronze if outcome.status in (INGESTED, REPLACED)]
     inputs = {i.source: i for i in dimension_inputs(settings, run_date) + complaint_inputs(settings, run_date)}
@@ -230,17 +236,18 @@ def measured_run(spark: SparkSession, settings: Settings, name: str, run_date: d
         "name": name, "run_date": run_date.isoformat(), "scope": scope, "run_id": result.run_id,
         "bronze": {outcome.source: {"status": outcome.status, "rows": outcome.rows} for outcome in result.bronze},
         "rows": rows, "seconds": round(seconds, 2), "rows_per_second": round(rows / seconds),
-        "stages": _stages(result.timings, great_expectations.seconds, rows, seconds),
+        "stages": _stages(spent, rows, seconds),
         "floor": {"inputs": floor, "seconds": round(floor_seconds, 2)},
         "ratio_to_floor": round(seconds / floor_seconds, 2),
         "memory": memory.peaks,
     }
 
 
-def _stages(timings: dict[str, float], great_expectations: float, rows: int, seconds: float) -> dict:
-    """The pipeline's own stage timings, Great Expectations within silver, and the rest of the run."""
-    stages = {stage: _share(spent, rows, seconds) for stage, spent in timings.items()}
-    stages[GREAT_EXPECTATIONS] = {**_share(great_expectations, rows, seconds), "part_of": "silver"}
+def _stages(spent: dict[str, float], rows: int, seconds: float) -> dict:
+    """The pipeline's stage timings, Great Expectations within silver, and the rest of the run."""
+    timings = {stage: took for stage, took in spent.items() if stage != GREAT_EXPECTATIONS}
+    stages = {stage: _share(took, rows, seconds) for stage, took in timings.items()}
+    stages[GREAT_EXPECTATIONS] = {**_share(spent.get(GREAT_EXPECTATIONS, 0.0), rows, seconds), "part_of": "silver"}
     stages[OTHER] = _share(seconds - sum(timings.values()), rows, seconds)
     return stages
 
@@ -292,26 +299,6 @@ def copy_floor(spark: SparkSession, dsn: str, parquet: Path, csv: Path, table: s
             rows += cursor.rowcount
         connection.commit()
         return rows, time.perf_counter() - started
-
-
-@contextmanager
-def validate_timer() -> Iterator[SimpleNamespace]:
-    """Seconds spent in Great Expectations while the block runs: wraps the `validate` that the quality
-    stage calls, in this process only, and restores it afterwards."""
-    spent, original = SimpleNamespace(seconds=0.0), quality_stage.validate
-
-    def timed_validate(*args, **kwargs):
-        started = time.perf_counter()
-        try:
-            return original(*args, **kwargs)
-        finally:
-            spent.seconds += time.perf_counter() - started
-
-    quality_stage.validate = timed_validate
-    try:
-        yield spent
-    finally:
-        quality_stage.validate = original
 
 
 class MemoryWatch:
@@ -387,14 +374,14 @@ def _python_regex(java: str) -> re.Pattern:
 _EDGES = _python_regex(r"(?U)\A\s+|\s+\z")  # cleaning._strip
 _SPACES = re.compile(r"\s+")
 _DOMAIN_REPAIRS = [(_python_regex(pattern), replacement.replace("$1", r"\1"))
-                   for pattern, replacement in cleaning._DOMAIN_REPAIRS]
-_VALID_EMAIL = _python_regex(cleaning._VALID_EMAIL)
-_JOINER = re.compile(f"({cleaning._WORD_JOINERS})")
-_JOINER_SPACE = re.compile(f"({cleaning._WORD_JOINERS}) ")
+                   for pattern, replacement in cleaning.DOMAIN_REPAIRS]
+_VALID_EMAIL = _python_regex(cleaning.VALID_EMAIL)
+_JOINER = re.compile(f"({cleaning.WORD_JOINERS})")
+_JOINER_SPACE = re.compile(f"({cleaning.WORD_JOINERS}) ")
 _WORD_START = re.compile(r"(?<![^ ]).", re.S)  # Spark's initcap: the first character and any after a space
-_KEY_NOISE = re.compile(cleaning._KEY_NOISE)
-_DATETIME_SHAPE = _python_regex(cleaning._DATETIME_SHAPE)
-_UUID = _python_regex(cleaning._UUID)
+_KEY_NOISE = re.compile(cleaning.KEY_NOISE)
+_DATETIME_SHAPE = _python_regex(cleaning.DATETIME_SHAPE)
+_UUID = _python_regex(cleaning.UUID_PATTERN)
 
 
 def _upper(match: re.Match) -> str:
@@ -433,11 +420,11 @@ def vectorised_name(values: pd.Series) -> pd.Series:
 
 
 def python_status(value: str | None) -> str | None:
-    return None if value is None else cleaning._STATUS_KEYS.get(_KEY_NOISE.sub("", value).lower())
+    return None if value is None else cleaning.STATUS_KEYS.get(_KEY_NOISE.sub("", value).lower())
 
 
 def vectorised_status(values: pd.Series) -> pd.Series:
-    status = values.str.replace(_KEY_NOISE, "", regex=True).str.lower().map(cleaning._STATUS_KEYS)
+    status = values.str.replace(_KEY_NOISE, "", regex=True).str.lower().map(cleaning.STATUS_KEYS)
     return status.where(status.notna(), None)
 
 

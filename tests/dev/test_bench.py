@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from coretelecoms import bench
+from coretelecoms_dev import bench
 from coretelecoms.platform.settings import load_settings
 from tests.conftest import PROJECT_ROOT
 
@@ -70,6 +70,15 @@ def test_generated_inputs_are_reused(volume_report):
     lines = []
     bench.ensure_inputs(settings, bench.generator_config(0.001), progress=lines.append)
     assert lines == [f"reusing the inputs generated in {settings.landing}"]
+
+
+def test_great_expectations_is_shown_inside_silver_and_the_rest_of_the_run_as_other():
+    """As pipeline.run's `timing` reports them: each stage, and each validation under its own name."""
+    spent = {"bronze": 2.0, "silver": 5.0, bench.GREAT_EXPECTATIONS: 1.5}
+    stages = bench._stages(spent, rows=1_000, seconds=10.0)
+    assert stages[bench.GREAT_EXPECTATIONS] == {"seconds": 1.5, "rows_per_second": 667, "share": 0.15, "part_of": "silver"}
+    assert stages[bench.OTHER]["seconds"] == 3.0  # not counting Great Expectations twice
+    assert stages["silver"]["share"] == 0.5
 
 
 def test_micro_compares_each_cleaner_three_ways(tmp_path, spark):

@@ -1,0 +1,151 @@
+"""Delta tables: pinned reads, creation, and the one path every change to a lake table takes.
+
+A change is applied in two steps:
+
+- `changes(incoming, current, spec)` is pure: it tags each incoming row `insert` (its key is not in
+  `current`), `update` (its `row_hash` over `spec.hashed` differs and its `spec.newer` value is not
+  older) or `unchanged`, and carries the current row as the struct `_current` for the caller to
+  derive columns from (first seen, times seen...).
+- `apply_changes(spark, location, changes, spec)` writes the inserts and updates: it creates the
+  table and appends to it when it is new, appends when there is nothing to update, and otherwise
+  runs one MERGE on the table's key. It returns what it wrote.
+
+Two rules keep every write idempotent and cheap: `current` is a *pinned* version of the table (a
+plain path read would follow the write's own commit), and only rows that change reach the write: an
+empty change commits nothing, so re-running a date adds no Delta version.
+"""
+from __future__ import annotations
+
+import operator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import reduce
+
+from delta.tables import DeltaTable
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from coretelecoms.platform import storage
+from coretelecoms.platform.tables import ROW_HASH, TableSpec
+
+INSERT, UPDATE, UNCHANGED = "insert", "update", "unchanged"
+CHANGE, CURRENT = "_change", "_current"
+
+
+@dataclass(frozen=True)
+class LakeVersion:
+    """One version of one Delta table: the id changes when a table is re-created at the same path."""
+
+    table_id: str
+    version: int
+
+
+@dataclass(frozen=True)
+class Applied:
+    """Rows an `apply_changes` call inserted and updated."""
+
+    inserted: int = 0
+    updated: int = 0
+
+    @property
+    def written(self) -> int:
+        return self.inserted + self.updated
+
+
+def exists(spark: SparkSession, location: str) -> bool:
+    return DeltaTable.isDeltaTable(spark, storage.spark_path(location))
+
+
+def pinned(spark: SparkSession, location: str) -> tuple[DataFrame, LakeVersion]:
+    """The table at its current version, and that version: later commits never change what it reads."""
+    path = storage.spark_path(location)
+    table = DeltaTable.forPath(spark, path)
+    version = LakeVersion(table.detail().first()["id"], table.history(1).first()["version"])
+    return spark.read.format("delta").option("versionAsOf", version.version).load(path), version
+
+
+def snapshot(spark: SparkSession, location: str) -> DataFrame:
+    """`pinned` without the version."""
+    return pinned(spark, location)[0]
+
+
+def snapshot_or_empty(spark: SparkSession, location: str, schema: T.StructType) -> DataFrame:
+    """The pinned table, or no rows of `schema` when there is no table yet."""
+    return snapshot(spark, location) if exists(spark, location) else spark.createDataFrame([], schema)
+
+
+def row_hash(columns: Sequence[str]) -> Column:
+    """SHA-256 of the columns as JSON: names are kept and nulls written, so (a, null) != (null, a)."""
+    return F.sha2(F.to_json(F.struct(*columns), {"ignoreNullFields": "false"}), 256)
+
+
+@contextmanager
+def cached(frame: DataFrame) -> Iterator[DataFrame]:
+    """`frame` persisted for the block, and released when it ends, however it ends."""
+    frame = frame.persist()
+    try:
+        yield frame
+    finally:
+        frame.unpersist()
+
+
+def changes(incoming: DataFrame, current: DataFrame, spec: TableSpec) -> DataFrame:
+    """`incoming` with `row_hash` (when the table hashes), CHANGE and CURRENT (the stored row or null).
+
+    Pure: `current` is any frame of the table's rows (a pinned snapshot, or rows made in a test).
+    """
+    key = list(spec.key)
+    stored_row = F.col(CURRENT)
+    if spec.hashed and any(c.name == ROW_HASH for c in spec.columns):
+        incoming = incoming.withColumn(ROW_HASH, row_hash(spec.hashed))
+        moved = stored_row[ROW_HASH] != F.col(ROW_HASH)
+    else:  # a table without a stored hash compares its few change columns directly
+        moved = reduce(operator.or_, [~F.col(c).eqNullSafe(stored_row[c]) for c in spec.hashed], F.lit(False))
+    stored = current.select(*key, F.struct(*current.columns).alias(CURRENT))
+    tagged = incoming.join(stored, key, "left")
+    if spec.newer:
+        moved = moved & F.coalesce(F.col(spec.newer) >= stored_row[spec.newer], F.lit(True))
+    return tagged.withColumn(CHANGE, F.when(stored_row.isNull(), INSERT).when(moved, UPDATE).otherwise(UNCHANGED))
+
+
+def apply_changes(spark: SparkSession, location: str, tagged: DataFrame, spec: TableSpec,
+                  partition_by: Sequence[str] = ()) -> Applied:
+    """Write the inserts and updates of a `changes` result into the table at `location`.
+
+    The rows written have the table's columns (spec columns, then any `_`-prefixed lineage the rows
+    carry); CHANGE and CURRENT are dropped. `partition_by` applies when the table is created.
+    """
+    lineage = [c for c in tagged.columns if c.startswith("_") and c not in (CHANGE, CURRENT)]
+    columns = [c.name for c in spec.columns] + lineage
+    with cached(tagged.where(F.col(CHANGE) != UNCHANGED).select(CHANGE, *columns)) as pending:
+        counts = {row[CHANGE]: row["count"] for row in pending.groupBy(CHANGE).count().collect()}
+        applied = Applied(counts.get(INSERT, 0), counts.get(UPDATE, 0))
+        if applied.written:
+            _write(spark, location, pending.drop(CHANGE), spec, applied, partition_by)
+    return applied
+
+
+def _write(spark: SparkSession, location: str, rows: DataFrame, spec: TableSpec, applied: Applied,
+           partition_by: Sequence[str]) -> None:
+    path = storage.spark_path(location)
+    if not DeltaTable.isDeltaTable(spark, path):
+        _create(spark, path, rows.schema, partition_by)
+    if not applied.updated:
+        # Only new keys: an append, without joining every row with the table.
+        rows.write.format("delta").mode("append").save(path)
+        return
+    (
+        DeltaTable.forPath(spark, path).alias("t")
+        .merge(rows.alias("s"), " AND ".join(f"t.`{k}` = s.`{k}`" for k in spec.key))
+        .whenMatchedUpdateAll()
+        .whenNotMatchedInsertAll()
+        .execute()
+    )
+
+
+def _create(spark: SparkSession, path: str, schema: T.StructType, partition_by: Sequence[str]) -> None:
+    """An empty table whose columns all take nulls (a literal's non-null type would become a constraint)."""
+    nullable = T.StructType([T.StructField(f.name, f.dataType, True) for f in schema.fields])
+    spark.createDataFrame([], nullable).write.format("delta").partitionBy(*partition_by).save(path)
