@@ -23,11 +23,10 @@ from coretelecoms.bronze.ingest import RunContext, ingest
 from coretelecoms.conformance.database import apply_migrations
 from coretelecoms.conformance.load import record_failed_run
 from coretelecoms.conformance.stage import load_postgres, merge_silver
-from coretelecoms.gold.stage import build_gold, lifecycle_rows_of
+from coretelecoms.gold.stage import build_gold, gold_rows_of
 from coretelecoms.platform.postgres import conformance_url
 from coretelecoms.platform.settings import Settings
 from coretelecoms.platform.spark import configure_s3, spark_session
-from coretelecoms.platform.tables import COMPLAINT_LIFECYCLE
 from coretelecoms.quality.stage import check_batches, mark_dimensions_processed, publish_data_docs, write_issues
 from coretelecoms.reporting import run_report
 from coretelecoms.reporting.outcome import FAILED, NOT_READY_STATUS, RunResult, audit_row, report_run
@@ -109,9 +108,8 @@ def run(
             result.status = NOT_READY_STATUS
         if dsn:
             with step("conformance_postgres"):
-                gold_rows = lifecycle_rows_of(spark, settings, run_date) if "gold" in stages else None
-                load_postgres(spark, settings, dsn, audit_row(result), result.conformance,
-                              {COMPLAINT_LIFECYCLE: gold_rows} if gold_rows is not None else {}, progress)
+                gold_rows = gold_rows_of(spark, settings, run_date) if "gold" in stages else {}
+                load_postgres(spark, settings, dsn, audit_row(result), result.conformance, gold_rows, progress)
     except Exception as error:  # recorded in the run report and the audit table, then re-raised
         result.status, result.error = FAILED, f"{type(error).__name__}: {error}"
         if dsn:

@@ -60,8 +60,7 @@ def chat_input(settings, day: dt.date) -> SourceInput:
     return SourceInput(CHAT, storage.join(settings.landing, f"chats/chat_day_{day.isoformat()}.csv"), day, "csv")
 
 
-# 3. The migration: the fact table with its keys, its staging twin, the channel lists that name it and
-# the unified `complaints` view.
+# 3. The migration: the fact table with its keys, its staging twin, and the channel lists that name it.
 MIGRATION = """
 CREATE TABLE chat_complaints (
     chat_id              text NOT NULL,
@@ -93,24 +92,9 @@ ALTER TABLE orphaned_complaints DROP CONSTRAINT orphaned_complaints_channel_chec
 ALTER TABLE complaint_lifecycle DROP CONSTRAINT complaint_lifecycle_channel_check,
     ADD CONSTRAINT complaint_lifecycle_channel_check
         CHECK (channel IN ('call_logs', 'sm_complaints', 'web_complaints', 'chat_complaints'));
-CREATE OR REPLACE VIEW complaints AS
-    SELECT 'call_logs'::text AS channel, call_id AS complaint_id, customer_id, agent_id, complaint_category,
-           resolution_status, call_start_time AS request_date, NULL::timestamp AS resolution_date,
-           NULL::text AS media_channel, call_logs_generation_date AS generation_date, first_seen_date, last_changed_date
-      FROM call_logs
-    UNION ALL
-    SELECT 'sm_complaints', complaint_id, customer_id, agent_id, complaint_category, resolution_status,
-           request_date, resolution_date, media_channel, media_complaint_generation_date, first_seen_date,
-           last_changed_date
-      FROM sm_complaints
-    UNION ALL
-    SELECT 'web_complaints', request_id, customer_id, agent_id, complaint_category, resolution_status,
-           request_date, resolution_date, NULL, web_form_generation_date, first_seen_date, last_changed_date
-      FROM web_complaints
-    UNION ALL
-    SELECT 'chat_complaints', chat_id, customer_id, agent_id, complaint_category, resolution_status,
-           request_date, resolution_date, NULL, chat_generation_date, first_seen_date, last_changed_date
-      FROM chat_complaints;
+ALTER TABLE complaints DROP CONSTRAINT complaints_channel_check,
+    ADD CONSTRAINT complaints_channel_check
+        CHECK (channel IN ('call_logs', 'sm_complaints', 'web_complaints', 'chat_complaints'));
 """
 
 

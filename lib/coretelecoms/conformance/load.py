@@ -197,7 +197,8 @@ class LoadCounts:
 
 
 class ConformanceLoadError(RuntimeError):
-    """A foreign key refused the load (chained from the ForeignKeyViolation); nothing was committed."""
+    """A row lacks its parent: a foreign key refused the load (chained from the ForeignKeyViolation), or
+    the set-wise check of a derived table found it; nothing was committed."""
 
     def __init__(self, message: str, table: str, constraint: str, keys: list[tuple]):
         super().__init__(message)
@@ -226,7 +227,10 @@ def load_run(dsn: str, run: RunLoad, sources: Mapping[str, LakeVersion] | None =
         with connection, connection.cursor() as cursor:  # commits on success, rolls back on any error
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (LOAD_LOCK,))
             params = {"run_id": run.run_id, "run_date": run.run_date}
-            tables = {table.name: _run_step(cursor, table.name, _merge_statement(table), params) for table in merged_tables()}
+            tables = {}
+            for table in merged_tables():  # parents first: a derived table is checked against this run's dimensions
+                _verify_parents(cursor, table)
+                tables[table.name] = _run_step(cursor, table.name, _merge_statement(table), params)
             tables["orphaned_complaints"] = _run_step(cursor, "orphaned_complaints", _ORPHANS_UPSERT, params)
             tables["resolved_orphans"] = _run_step(cursor, "resolved_orphans", _ORPHANS_RESOLVE, params)
             counts = LoadCounts(tables)
@@ -403,7 +407,28 @@ def _foreign_key_error(cursor, table: str, violation: errors.ForeignKeyViolation
             f"loading {table} broke foreign key {constraint}: {violation}", table, constraint, []
         )
     column, parent = known[constraint]
-    key = next(merged.key[-1] for merged in merged_tables() if merged.name == table)  # the complaint id
+    total, keys = _missing_parents(cursor, table, column, parent)
+    return ConformanceLoadError(
+        f"loading {table} broke foreign key {constraint}: {_described(table, total, keys, column, parent)}",
+        table, constraint, keys,
+    )
+
+
+def _verify_parents(cursor, table: PostgresTable) -> None:
+    """The set-wise check of a derived table's parents: one anti-join per parent over its staged rows."""
+    for parent in table.verified_parents:
+        total, keys = _missing_parents(cursor, table.name, parent.column, parent.parent)
+        if total:
+            raise ConformanceLoadError(
+                f"loading {table.name}: {_described(table.name, total, keys, parent.column, parent.parent)}",
+                table.name, parent.name, keys,
+            )
+
+
+def _missing_parents(cursor, table: str, column: str, parent: str) -> tuple[int, list[tuple]]:
+    """How many staged rows of `table` have a `column` that is not in `parent`, and the first few as
+    (complaint id, missing value)."""
+    key = _complaint_key(table)
     cursor.execute(
         sql.SQL(
             "SELECT staged.{key}, staged.{column}, count(*) OVER () FROM {source} AS staged"
@@ -418,13 +443,14 @@ def _foreign_key_error(cursor, table: str, violation: errors.ForeignKeyViolation
         (MAX_REPORTED_KEYS,),
     )
     rows = cursor.fetchall()
-    total = rows[0][2] if rows else 0
-    keys = [(row[0], row[1]) for row in rows]
-    listed = "; ".join(f"{key}={child} {column}={missing}" for child, missing in keys)
-    return ConformanceLoadError(
-        f"loading {table} broke foreign key {constraint}: {total} staged row(s) reference a {column} "
-        f"that is not in {parent} (first {len(keys)}: {listed}); the run's load was rolled back",
-        table,
-        constraint,
-        keys,
-    )
+    return (rows[0][2] if rows else 0), [(row[0], row[1]) for row in rows]
+
+
+def _complaint_key(table: str) -> str:
+    return next(merged.key[-1] for merged in merged_tables() if merged.name == table)
+
+
+def _described(table: str, total: int, keys: list[tuple], column: str, parent: str) -> str:
+    listed = "; ".join(f"{_complaint_key(table)}={child} {column}={missing}" for child, missing in keys)
+    return (f"{total} staged row(s) reference a {column} that is not in {parent} (first {len(keys)}: {listed});"
+            " the run's load was rolled back")

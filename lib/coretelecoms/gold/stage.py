@@ -58,8 +58,7 @@ def build_gold(spark: SparkSession, settings: Settings, run_date: dt.date, progr
         return result
     day = F.lit(run_date)
     history = history.where(F.col("observed_run_date") <= day)
-    changed = _union([t.where(F.col(LAST_CHANGED) == day).transform(lambda rows, c=c: unify(c, rows))
-                      for c, t in stored.items()])
+    changed = _union([unify(c, t.where(F.col(LAST_CHANGED) == day)) for c, t in stored.items()])
     facts = _union([lifecycle.channel_facts(c, t) for c, t in stored.items()])
 
     lifecycle_path = lake.gold(settings, COMPLAINT_LIFECYCLE)
@@ -83,7 +82,8 @@ def build_gold(spark: SparkSession, settings: Settings, run_date: dt.date, progr
     complaints_path = lake.gold(settings, UNIFIED_COMPLAINTS)
     if _table(spark, complaints_path) is None:  # a new table takes every complaint, not just today's
         changed = _union([unify(c, t.where(F.col(LAST_CHANGED) <= day)) for c, t in stored.items()])
-    result.complaints_changed = upsert_changed(spark, complaints_path, changed, UNIFIED_COMPLAINTS)
+    result.complaints_changed = upsert_changed(spark, complaints_path, changed.withColumn(UPDATED, day),
+                                               UNIFIED_COMPLAINTS)
     progress(f"  gold   {COMPLAINT_LIFECYCLE} {result.lifecycle_changed:>9,} rows changed"
              f"{' (built from the whole history)' if result.rebuilt else ''}"
              f"   {UNIFIED_COMPLAINTS} {result.complaints_changed:>9,} rows changed")
@@ -99,10 +99,12 @@ def upsert_changed(spark: SparkSession, location: str, rows: DataFrame, table: s
     return delta.apply_changes(spark, location, changes(content, current, spec), spec).written
 
 
-def lifecycle_rows_of(spark: SparkSession, settings: Settings, run_date: dt.date) -> tuple[DataFrame, LakeVersion] | None:
-    """The lifecycle rows the run date changed (what PostgreSQL must upsert), with the table version read."""
-    location = lake.gold(settings, COMPLAINT_LIFECYCLE)
-    if not delta.exists(spark, location):
-        return None
-    table, version = delta.pinned(spark, location)
-    return table.where(F.col(UPDATED) == F.lit(run_date)), version
+def gold_rows_of(spark: SparkSession, settings: Settings, run_date: dt.date) -> dict[str, tuple[DataFrame, LakeVersion]]:
+    """Per gold table, the rows the run date changed (what PostgreSQL must upsert) and the version read."""
+    rows = {}
+    for table in (COMPLAINT_LIFECYCLE, UNIFIED_COMPLAINTS):
+        location = lake.gold(settings, table)
+        if delta.exists(spark, location):
+            stored, version = delta.pinned(spark, location)
+            rows[table] = stored.where(F.col(UPDATED) == F.lit(run_date)), version
+    return rows

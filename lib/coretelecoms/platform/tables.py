@@ -232,6 +232,9 @@ class PostgresTable:
     run_columns: tuple[tuple[Column, str | None], ...] = ((Column(UPDATED_RUN, "string", True), RUN_ID),)
     kept: tuple[str, ...] = ()  # run columns an update leaves alone
     foreign_keys: tuple[ForeignKey, ...] = ()
+    # A derived table's parents: no foreign keys (its rows come from facts that passed theirs); the load
+    # checks its staged rows against them set-wise, in the same transaction, before merging it.
+    verified_parents: tuple[ForeignKey, ...] = ()
     merged: bool = True  # False: the load has its own statement for it (quarantine)
 
 
@@ -283,12 +286,11 @@ def dimension_table(entity: EntitySpec) -> TableSpec:
     )
 
 
-def _dimension_fk(table: str, role: str, column: str, parent: str) -> ForeignKey:
-    return ForeignKey(f"{table}_{role}_fk", column, parent)
-
-
-def _parent_keys(table: str) -> tuple[ForeignKey, ...]:
-    return (_dimension_fk(table, "customer", "customer_id", "customers"), _dimension_fk(table, "agent", "agent_id", "agents"))
+def _parent_keys(table: str, suffix: str = "fk") -> tuple[ForeignKey, ...]:
+    """The customer and agent a complaint row points at: `<table>_customer_fk` as the migrations name the
+    foreign keys, `<table>_customer_parent` for a derived table's set-wise check."""
+    return (ForeignKey(f"{table}_customer_{suffix}", "customer_id", "customers"),
+            ForeignKey(f"{table}_agent_{suffix}", "agent_id", "agents"))
 
 
 def channel_table(entity: EntitySpec) -> TableSpec:
@@ -382,20 +384,23 @@ _LIFECYCLE = TableSpec(
     key=("channel", "complaint_id"),
     hashed=tuple(c.name for c in _LIFECYCLE_CONTENT if c.name not in ("channel", "complaint_id", "updated_date")),
     postgres=(PostgresTable(COMPLAINT_LIFECYCLE, _LIFECYCLE_ROW, ("channel", "complaint_id"),
-                            newer="last_observed_run_date", foreign_keys=_parent_keys(COMPLAINT_LIFECYCLE)),),
+                            newer="last_observed_run_date", verified_parents=_parent_keys(COMPLAINT_LIFECYCLE, "parent")),),
 )
 
 _UNIFIED_CONTENT = (
-    Column("channel", "string"), Column("complaint_id", "string"), Column("customer_id", "string"),
-    Column("agent_id", "int"), Column("complaint_category", "string"), Column("resolution_status", "string"),
+    Column("channel", "string", True), Column("complaint_id", "string", True), Column("customer_id", "string", True),
+    Column("agent_id", "int", True), Column("complaint_category", "string"), Column("resolution_status", "string"),
     Column("request_date", "timestamp"), Column("resolution_date", "timestamp"), Column("media_channel", "string"),
     Column("generation_date", "date"), Column(FIRST_SEEN, "date"), Column(LAST_CHANGED, "date"),
 )
+_UNIFIED_ROW = (*_UNIFIED_CONTENT, Column("updated_date", "date", True), Column(ROW_HASH, "string", True))
 _UNIFIED = TableSpec(
     UNIFIED_COMPLAINTS, GOLD,
-    columns=(*_UNIFIED_CONTENT, Column(ROW_HASH, "string")),
+    columns=_UNIFIED_ROW,
     key=("channel", "complaint_id"),
     hashed=tuple(c.name for c in _UNIFIED_CONTENT if c.name not in ("channel", "complaint_id")),
+    postgres=(PostgresTable(UNIFIED_COMPLAINTS, _UNIFIED_ROW, ("channel", "complaint_id"),
+                            verified_parents=_parent_keys(UNIFIED_COMPLAINTS, "parent")),),
 )
 
 TABLES: dict[str, TableSpec] = {}
