@@ -53,9 +53,23 @@ def test_embedded_server_starts_is_reused_and_stops(tmp_path):
     assert not server.stop()
 
 
+@pytest.mark.parametrize(("dsn", "masked"), [
+    ("postgresql://etl:s3cret@db.internal:6543/coretelecoms?sslmode=require",
+     "postgresql://etl:***@db.internal:6543/coretelecoms?sslmode=require"),
+    ("postgresql://etl:p@ssw0rd@db:5432/ct", "postgresql://etl:***@db:5432/ct"),  # a raw @ in the password
+    ("postgresql://etl:a:b/c@db/ct", "postgresql://etl:***@db/ct"),
+    ("postgresql://etl@db/ct?sslmode=require&password=s3cret", "postgresql://etl@db/ct?sslmode=require&password=***"),
+    ("postgresql://db/ct", "postgresql://db/ct"),
+    ("host=db port=5432 user=etl password=s3cret dbname=ct", "host=db port=5432 user=etl password=*** dbname=ct"),
+    ("host=db PASSWORD = 'with \\' quote and spaces' dbname=ct", "host=db PASSWORD = *** dbname=ct"),
+])
+def test_a_dsn_is_shown_without_its_password_in_either_form(dsn, masked):
+    assert mask_dsn(dsn) == masked
+    assert "s3cret" not in mask_dsn(dsn) and "ssw0rd" not in mask_dsn(dsn)
+
+
 def test_dsn_helpers_keep_secrets_out_of_logs():
     dsn = "postgresql://etl:s3cret@db.internal:6543/coretelecoms?sslmode=require"
-    assert mask_dsn(dsn) == "postgresql://etl:***@db.internal:6543/coretelecoms?sslmode=require"
     assert jdbc_options(dsn) == {
         "url": "jdbc:postgresql://db.internal:6543/coretelecoms?sslmode=require",
         "driver": "org.postgresql.Driver", "user": "etl", "password": "s3cret",

@@ -20,7 +20,7 @@ class Jar:
     group: str
     artifact: str
     version: str
-    sha1: str  # pinned: a tampered or truncated download is refused
+    sha256: str  # pinned: a tampered or truncated download is refused
 
     @property
     def file_name(self) -> str:
@@ -36,11 +36,12 @@ class Jar:
 
 
 PINNED_JARS = (
-    Jar("io.delta", "delta-spark_2.12", "3.3.2", "07fff11b74e7284eec27fe106f31c95b3acc8018"),
-    Jar("io.delta", "delta-storage", "3.3.2", "e24b01486ee7a26df8a2735eb186f4ee1821fc9e"),
-    Jar("org.apache.hadoop", "hadoop-aws", "3.3.4", "a65839fbf1869f81a1632e09f415e586922e4f80"),
-    Jar("com.amazonaws", "aws-java-sdk-bundle", "1.12.262", "02deec3a0ad83d13d032b1812421b23d7a961eea"),
-    Jar("org.postgresql", "postgresql", "42.7.4", "264310fd7b2cd76738787dc0b9f7ea2e3b11adc1"),
+    Jar("io.delta", "delta-spark_2.12", "3.3.2", "4e92085d5d794cf949c50bb665b91384857cad58680c2d0bfc9c7ad353e98e85"),
+    Jar("io.delta", "delta-storage", "3.3.2", "c096975a2ca97ccc9b4005aa5cce16c9ac3903139d340da6665b66ace67d7c36"),
+    Jar("org.apache.hadoop", "hadoop-aws", "3.3.4", "53f9ae03c681a30a50aa17524bd9790ab596b28481858e54efd989a826ed3a4a"),
+    Jar("com.amazonaws", "aws-java-sdk-bundle", "1.12.262",
+        "873fe7cf495126619997bec21c44de5d992544aea7e632fdc77adb1a0915bae5"),
+    Jar("org.postgresql", "postgresql", "42.7.4", "188976721ead8e8627eb6d8389d500dccc0c9bebd885268a3047180274a6031e"),
 )
 
 
@@ -57,8 +58,8 @@ def jar_cache_dir() -> Path:
     return find_conf_dir().parent / "var" / "jars"
 
 
-def _sha1(path: Path) -> str:
-    digest = hashlib.sha1()
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
@@ -66,7 +67,7 @@ def _sha1(path: Path) -> str:
 
 
 def fetch_jars(cache: Path | None = None, progress=print) -> list[Path]:
-    """Download every pinned jar that is not cached yet; verify each against its pinned SHA-1."""
+    """Download every pinned jar that is not cached yet; verify each against its pinned SHA-256."""
     cache = cache or jar_cache_dir()
     cache.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -81,9 +82,9 @@ def fetch_jars(cache: Path | None = None, progress=print) -> list[Path]:
                 except OSError as error:
                     os.unlink(partial.name)
                     raise MissingJarsError(f"cannot download {jar.coordinate} from {jar.url}: {error}") from error
-            if _sha1(Path(partial.name)) != jar.sha1:
+            if _sha256(Path(partial.name)) != jar.sha256:
                 os.unlink(partial.name)
-                raise MissingJarsError(f"{jar.coordinate}: downloaded file does not match its pinned SHA-1 {jar.sha1}")
+                raise MissingJarsError(f"{jar.coordinate}: downloaded file does not match its pinned SHA-256 {jar.sha256}")
             os.replace(partial.name, target)
         paths.append(target)
     return paths

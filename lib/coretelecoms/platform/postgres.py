@@ -248,5 +248,21 @@ def jdbc_options(dsn: str) -> dict[str, str]:
 
 
 def mask_dsn(dsn: str) -> str:
-    """The DSN without its password, for logs."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", dsn)
+    """The DSN with its password masked, for logs, in either form libpq takes.
+
+    URL: the user info is everything before the host's `@`, the last one (a raw `@` or `:` in the
+    password stays hidden), and a `password` query parameter is masked too. Key=value: the value of
+    `password`, quoted or not.
+    """
+    if "://" not in dsn:
+        return _KEYWORD_PASSWORD.sub(r"\1***", dsn)
+    scheme, rest = dsn.split("://", 1)
+    address, question, query = rest.partition("?")
+    user_info, at, location = address.rpartition("@")
+    if at and ":" in user_info:
+        address = f"{user_info.split(':', 1)[0]}:***@{location}"
+    return f"{scheme}://{address}{question}" + _QUERY_PASSWORD.sub(r"\1***", query)
+
+
+_KEYWORD_PASSWORD = re.compile(r"(\bpassword\s*=\s*)(?:'(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+_QUERY_PASSWORD = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)
