@@ -83,19 +83,11 @@ CREATE UNLOGGED TABLE staging.chat_complaints (
     chat_id text, customer_id text, agent_id integer, complaint_category text, resolution_status text,
     request_date timestamp, resolution_date timestamp, chat_generation_date date, row_hash text
 );
-ALTER TABLE complaint_status_history DROP CONSTRAINT complaint_status_history_channel_check,
-    ADD CONSTRAINT complaint_status_history_channel_check
-        CHECK (channel IN ('call_logs', 'sm_complaints', 'web_complaints', 'chat_complaints'));
-ALTER TABLE orphaned_complaints DROP CONSTRAINT orphaned_complaints_channel_check,
-    ADD CONSTRAINT orphaned_complaints_channel_check
-        CHECK (channel IN ('call_logs', 'sm_complaints', 'web_complaints', 'chat_complaints'));
-ALTER TABLE complaint_lifecycle DROP CONSTRAINT complaint_lifecycle_channel_check,
-    ADD CONSTRAINT complaint_lifecycle_channel_check
-        CHECK (channel IN ('call_logs', 'sm_complaints', 'web_complaints', 'chat_complaints'));
-ALTER TABLE complaints DROP CONSTRAINT complaints_channel_check,
-    ADD CONSTRAINT complaints_channel_check
-        CHECK (channel IN ('call_logs', 'sm_complaints', 'web_complaints', 'chat_complaints'));
-"""
+""" + "".join(
+    f"ALTER TABLE {table} DROP CONSTRAINT {table}_channel_check, ADD CONSTRAINT {table}_channel_check"
+    " CHECK (channel IN ('call_logs', 'sm_complaints', 'web_complaints', 'chat_complaints'));\n"
+    for table in ("complaint_status_history", "orphaned_complaints", "complaint_lifecycle", "complaints")
+)
 
 
 # 4. The expectation suite: the web forms' contract, under the chat's names.

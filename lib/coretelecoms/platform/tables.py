@@ -123,7 +123,25 @@ def _complaint_fields(id_field: str) -> tuple[FieldSpec, ...]:
     )
 
 
-_COMPLAINT_RULES = ("resolution_before_request", "resolution_date_on_unresolved", "id_not_embedding_customer")
+def _reported_complaints(name: str, key: str, generation_date: str, extra: tuple[FieldSpec, ...] = (),
+                         platform: str | None = None) -> EntitySpec:
+    """A channel whose source reports the request and the resolution time (social media, web forms)."""
+    return EntitySpec(
+        name, CHANNEL,
+        key=key,
+        fields=_complaint_fields(key) + (
+            FieldSpec("request_date", "timestamp"),
+            FieldSpec("resolution_date", "timestamp", required=False),
+            *extra,
+            FieldSpec(generation_date, "date"),
+        ),
+        generation_date=generation_date,
+        row_rules=("resolution_before_request", "resolution_date_on_unresolved", "id_not_embedding_customer"),
+        request_time="request_date",
+        resolution_time="resolution_date",
+        platform=platform,
+    )
+
 
 _ENTITY_LIST: list[EntitySpec] = [
     EntitySpec(
@@ -169,34 +187,9 @@ _ENTITY_LIST: list[EntitySpec] = [
         request_time="call_start_time",
         contact_end_time="call_end_time",
     ),
-    EntitySpec(
-        "sm_complaints", CHANNEL,
-        key="complaint_id",
-        fields=_complaint_fields("complaint_id") + (
-            FieldSpec("request_date", "timestamp"),
-            FieldSpec("resolution_date", "timestamp", required=False),
-            FieldSpec("media_channel", "channel"),
-            FieldSpec("media_complaint_generation_date", "date"),
-        ),
-        generation_date="media_complaint_generation_date",
-        row_rules=_COMPLAINT_RULES,
-        request_time="request_date",
-        resolution_time="resolution_date",
-        platform="media_channel",
-    ),
-    EntitySpec(
-        "web_complaints", CHANNEL,
-        key="request_id",
-        fields=_complaint_fields("request_id") + (
-            FieldSpec("request_date", "timestamp"),
-            FieldSpec("resolution_date", "timestamp", required=False),
-            FieldSpec("web_form_generation_date", "date"),
-        ),
-        generation_date="web_form_generation_date",
-        row_rules=_COMPLAINT_RULES,
-        request_time="request_date",
-        resolution_time="resolution_date",
-    ),
+    _reported_complaints("sm_complaints", "complaint_id", "media_complaint_generation_date",
+                         (FieldSpec("media_channel", "channel"),), platform="media_channel"),
+    _reported_complaints("web_complaints", "request_id", "web_form_generation_date"),
 ]
 
 ENTITIES: dict[str, EntitySpec] = {}
