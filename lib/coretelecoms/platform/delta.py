@@ -67,8 +67,10 @@ def pinned(spark: SparkSession, location: str) -> tuple[DataFrame, LakeVersion]:
 
 
 def snapshot(spark: SparkSession, location: str) -> DataFrame:
-    """`pinned` without the version."""
-    return pinned(spark, location)[0]
+    """The table pinned at its current version; unlike `pinned`, no job to read the table id."""
+    path = storage.spark_path(location)
+    version = DeltaTable.forPath(spark, path).history(1).first()["version"]
+    return spark.read.format("delta").option("versionAsOf", version).load(path)
 
 
 def snapshot_or_empty(spark: SparkSession, location: str, schema: T.StructType) -> DataFrame:
