@@ -58,7 +58,7 @@ def spark():
     session.stop()
 
 
-GENERATED_START = dt.date(2025, 3, 1)  # other tests that generate sources use other dates (one source DB)
+GENERATED_START = dt.date(2025, 2, 27)  # crosses a month end; other tests that generate sources use other dates (one source DB)
 
 
 @pytest.fixture(scope="session")

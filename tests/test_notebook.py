@@ -14,12 +14,12 @@ from nbclient import NotebookClient
 from pyspark.sql import functions as F
 
 from coretelecoms.platform import storage
-from coretelecoms.platform.tables import COMPLAINT_LIFECYCLE, DQ_ISSUES, ORPHANED_COMPLAINTS
+from coretelecoms.platform.tables import COMPLAINT_FEATURES, COMPLAINT_LIFECYCLE, DQ_ISSUES, ORPHANED_COMPLAINTS
 from coretelecoms.platform import lake
 from tests.conftest import PROJECT_ROOT
 
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "explore.ipynb"
-PLOTS = 4  # dq issues by rule, orphan ages, time in each status, SLA hit rate
+PLOTS = 5  # dq issues by rule, orphan ages, time in each status, SLA hit rate, one customer's months
 
 
 def this_interpreters_kernel() -> AsyncKernelManager:
@@ -74,3 +74,7 @@ def test_the_explore_notebook_runs_on_a_generated_lake_and_shows_its_numbers_and
     assert f"orphaned complaints: {orphans.count()} ({orphans.where(F.col('status') == 'open').count()} open)" in text
     assert f"complaints in the lifecycle: {lifecycle.count()}\n" in text
     assert f"resolved complaints: {lifecycle.where(F.col('met_sla').isNotNull()).count()}\n" in text
+    features = table(lake.gold(settings, COMPLAINT_FEATURES))
+    latest = features.where(F.col("month") == features.agg(F.max("month")).first()[0])
+    busiest = latest.orderBy(F.desc("complaints_12m"), "customer_id").first()["customer_id"]
+    assert f"customers with features: {features.select('customer_id').distinct().count()}; plotted: {busiest}\n" in text

@@ -64,6 +64,7 @@ def cmd_demo(args) -> int:
     from coretelecoms_dev.summary import (
         bronze_summary,
         conformance_summary,
+        features_sample,
         gold_summary,
         most_travelled_complaint,
         quality_summary,
@@ -96,8 +97,12 @@ def cmd_demo(args) -> int:
     print(f"dq_issues: {lake.silver(settings, DQ_ISSUES)}  "
           f"(coretelecoms sql \"SELECT entity, rule, count(*) FROM dq_issues GROUP BY 1, 2\")")
     print()
-    print("gold: complaint_lifecycle rows changed and status transitions per day")
+    print("gold: complaint_lifecycle, complaints and complaint_features rows changed, status transitions per day")
     print(gold_summary(results))
+    print()
+    sample = features_sample(spark, settings)
+    if sample:
+        print(sample)
     example = most_travelled_complaint(truth)
     if example:
         print(f"one complaint's lifecycle: .venv/bin/coretelecoms lifecycle {example}")
@@ -114,7 +119,8 @@ def cmd_bench(args) -> int:
 
 
 def _add_generation_arguments(command: argparse.ArgumentParser, scale_help: str | None = None) -> None:
-    command.add_argument("--start-date", type=iso_date, default=dt.date(2025, 6, 1))
+    # The default days span a month end, so complaint_features shows a month without complaints.
+    command.add_argument("--start-date", type=iso_date, default=dt.date(2025, 5, 31))
     command.add_argument("--days", type=int, default=3)
     command.add_argument("--scale", type=float, default=0.01, help=scale_help)
     command.add_argument("--seed", type=int, default=7)

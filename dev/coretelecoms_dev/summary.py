@@ -1,7 +1,10 @@
 """The demo's terminal summaries of its runs, the bronze counts against the generator's ground truth."""
 from __future__ import annotations
 
-from coretelecoms.platform.tables import ENTITIES, channels
+from coretelecoms.explore import most_complaining_customer
+from coretelecoms.platform import delta, lake
+from coretelecoms.platform.tables import COMPLAINT_FEATURES, ENTITIES, channels
+from coretelecoms.reporting.features import features_text, rows_from_lake
 
 
 def bronze_summary(settings, results, truth: dict | None = None) -> str:
@@ -87,7 +90,7 @@ def conformance_summary(results) -> str:
 
 def gold_summary(results) -> str:
     """Per day, the lifecycle rows changed and the status transitions the run saw."""
-    lines = [f"{'date':<12}{'lifecycle':>10}{'complaints':>12}  transitions"]
+    lines = [f"{'date':<12}{'lifecycle':>10}{'complaints':>12}{'features':>10}  transitions"]
     for result in results:
         if result.gold is None:
             lines.append(f"{result.run_date.isoformat():<12}  not built ({result.status})")
@@ -95,8 +98,19 @@ def gold_summary(results) -> str:
         moves = sorted(result.gold.transitions.items(), key=lambda item: -item[1])
         shown = ", ".join(f"{name} {count:,}" for name, count in moves[:4]) or "-"
         lines.append(f"{result.run_date.isoformat():<12}{result.gold.lifecycle_changed:>10,}"
-                     f"{result.gold.complaints_changed:>12,}  {shown}")
+                     f"{result.gold.complaints_changed:>12,}{result.gold.features_changed:>10,}  {shown}")
     return "\n".join(lines)
+
+
+def features_sample(spark, settings, months: int = 3) -> str | None:
+    """The last `months` months of the customer with the most complaints, as `coretelecoms features` prints them."""
+    location = lake.gold(settings, COMPLAINT_FEATURES)
+    if not delta.exists(spark, location):
+        return None
+    customer = most_complaining_customer(delta.snapshot(spark, location))
+    rows = rows_from_lake(spark, location, customer)[-months:]
+    return (f"{features_text(customer, rows)}\n"
+            f"all of its months: .venv/bin/coretelecoms features {customer}")
 
 
 def most_travelled_complaint(truth: dict) -> str | None:

@@ -58,7 +58,7 @@ def cmd_run(args) -> int:
     settings = _settings(args)
     stages = pipeline.stages_up_to(args.stage)
     print(f"run {args.date} ({', '.join(stages)}) env={settings.env}")
-    result = pipeline.run(settings, args.date, stages=stages, scope=args.scope)
+    result = pipeline.run(settings, args.date, stages=stages, scope=args.scope, rebuild_features=args.rebuild_features)
     for outcome in result.not_ready:
         print(f"  not ready: {outcome.message}")
     print(f"run {result.run_id}: {result.status}; report {', '.join(result.report_html)}")
@@ -94,6 +94,38 @@ def cmd_lifecycle(args) -> int:
     return 0 if found else 1
 
 
+def month_start(text: str) -> dt.date:
+    """An argparse type: a YYYY-MM month, as its first day."""
+    try:
+        return dt.date.fromisoformat(f"{text}-01")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a month YYYY-MM, got '{text}'") from None
+
+
+def cmd_features(args) -> int:
+    from coretelecoms.reporting.features import features_text, rows_from_lake, rows_from_postgres
+
+    settings = _settings(args)
+    if settings.has_conformance_database:
+        from coretelecoms.platform.postgres import conformance_url
+
+        rows, source = rows_from_postgres(conformance_url(settings), args.customer_id, args.month), "conformance database"
+    else:
+        from coretelecoms.platform import lake
+        from coretelecoms.platform.spark import spark_session
+        from coretelecoms.platform.tables import COMPLAINT_FEATURES
+
+        location = lake.gold(settings, COMPLAINT_FEATURES)
+        spark = spark_session(settings, app_name="coretelecoms features")
+        rows, source = rows_from_lake(spark, location, args.customer_id, args.month), location
+    if not rows:
+        month = f" for {args.month:%Y-%m}" if args.month else ""
+        print(f"no complaint features for customer {args.customer_id}{month} in the {source}", file=sys.stderr)
+        return 1
+    print(features_text(args.customer_id, rows))
+    return 0
+
+
 def cmd_report(args) -> int:
     from coretelecoms.reporting.run_report import html_location, latest_report, summary_text
 
@@ -127,11 +159,18 @@ def build_parser() -> argparse.ArgumentParser:
                      help="run up to and including this stage")
     run.add_argument("--scope", default="all", choices=pipeline.SCOPES,
                      help="which sources: a scheduler may refresh dimensions before complaints")
+    run.add_argument("--rebuild-features", action="store_true",
+                     help="recompute every month of complaint_features, not only the months the run touched")
     run.set_defaults(func=cmd_run)
 
     lifecycle = commands.add_parser("lifecycle", help="a complaint's status history and the days it spent in each status")
     lifecycle.add_argument("complaint_id")
     lifecycle.set_defaults(func=cmd_lifecycle)
+
+    features = commands.add_parser("features", help="a customer's complaint features, one column per month")
+    features.add_argument("customer_id")
+    features.add_argument("--month", type=month_start, default=None, help="only this month: YYYY-MM")
+    features.set_defaults(func=cmd_features)
 
     report = commands.add_parser("report", help="print the summary of the latest run (of a date)")
     report.add_argument("--date", type=iso_date, default=None)

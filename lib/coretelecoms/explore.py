@@ -20,6 +20,7 @@ from coretelecoms.platform.settings import Settings, load_settings
 from coretelecoms.platform.spark import spark_session
 from coretelecoms.quality.cleaning import register_sql_functions
 from coretelecoms.platform.tables import (
+    COMPLAINT_FEATURES,
     COMPLAINT_LIFECYCLE,
     DQ_ISSUES,
     ENTITIES,
@@ -54,7 +55,7 @@ def lake_locations(settings: Settings) -> dict[str, str]:
     bronze = {f"bronze_{source}": lake.bronze(settings, source) for source in ENTITIES}
     silver = {name: lake.silver(settings, name)
               for name in (*ENTITIES, STATUS_HISTORY, ORPHANED_COMPLAINTS, DQ_ISSUES)}
-    gold = {name: lake.gold(settings, name) for name in (COMPLAINT_LIFECYCLE, UNIFIED_COMPLAINTS)}
+    gold = {name: lake.gold(settings, name) for name in (COMPLAINT_LIFECYCLE, UNIFIED_COMPLAINTS, COMPLAINT_FEATURES)}
     return {**bronze, **silver, **gold}
 
 
@@ -127,3 +128,19 @@ def sla_hit_rate(complaint_lifecycle: DataFrame) -> DataFrame:
         .withColumn("hit_rate", F.round(F.col("within_sla") / F.col("resolved"), 3))
         .orderBy("channel")
     )
+
+
+def most_complaining_customer(complaint_features: DataFrame) -> str | None:
+    """The customer with the most complaints in their latest 12 calendar months (ties: smallest id)."""
+    latest = complaint_features.agg(F.max("month")).first()[0]
+    best = (complaint_features.where(F.col("month") == F.lit(latest))
+            .orderBy(F.desc("complaints_12m"), "customer_id").select("customer_id").first())
+    return best[0] if best else None
+
+
+def customer_months(complaint_features: DataFrame, customer_id: str) -> DataFrame:
+    """One customer's rows in month order: complaints per month and their rolling sums."""
+    return (complaint_features.where(F.col("customer_id") == customer_id)
+            .select("month", "complaints", "complaints_3m", "complaints_6m", "complaints_12m", "open_at_month_end",
+                    "resolved", "rising_trend")
+            .orderBy("month"))

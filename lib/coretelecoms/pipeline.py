@@ -4,7 +4,8 @@
     silver        clean and check (dq_issues, Great Expectations), then every silver table: SCD2
                   dimensions, orphan quarantine and replay, complaint state, status history
     conformance   load PostgreSQL from what the lake holds for the date, in one transaction
-    gold          the lifecycle snapshot and unified complaints (loaded with the rest when PostgreSQL is)
+    gold          the lifecycle snapshot, unified complaints and the customer-month features (loaded with
+                  the rest when PostgreSQL is)
 
 The lake needs no database: without one (and with `postgres.required: false`) a run builds every lake
 table it is asked for and says that it skipped the load. With one, the database is reached before any
@@ -23,7 +24,7 @@ from coretelecoms.bronze.ingest import RunContext, ingest
 from coretelecoms.conformance.database import apply_migrations
 from coretelecoms.conformance.load import record_failed_run
 from coretelecoms.conformance.stage import load_postgres, merge_silver
-from coretelecoms.gold.stage import build_gold, gold_rows_of
+from coretelecoms.gold.stage import build_features, build_gold, gold_rows_of
 from coretelecoms.platform.postgres import conformance_url
 from coretelecoms.platform.settings import Settings
 from coretelecoms.platform.spark import configure_s3, spark_session
@@ -76,6 +77,7 @@ def run(
     spark: SparkSession | None = None,
     progress=print,
     timing: Timing | None = None,
+    rebuild_features: bool = False,  # recompute every month of complaint_features, not only the touched ones
 ) -> RunResult:
     """Run the given stages for one date in one Spark session; dimensions before complaints."""
     unknown = set(stages) - set(STAGES)
@@ -103,7 +105,7 @@ def run(
                 progress(f"  bronze {outcome.source:<15} {outcome.status:<10} {_count(outcome.rows):>10} rows  {outcome.seconds:6.1f}s")
                 result.bronze.append(outcome)
         if "silver" in stages:
-            _lake(spark, settings, result, step, progress, timing)
+            _lake(spark, settings, result, step, progress, timing, rebuild_features)
         if result.not_ready:
             result.status = NOT_READY_STATUS
         if dsn:
@@ -131,7 +133,8 @@ def _conformance_database(settings: Settings, stages: tuple[str, ...], result: R
     return conformance_url(settings)
 
 
-def _lake(spark: SparkSession, settings: Settings, result: RunResult, step, progress, timing: Timing | None) -> None:
+def _lake(spark: SparkSession, settings: Settings, result: RunResult, step, progress, timing: Timing | None,
+          rebuild_features: bool) -> None:
     """Quality, the silver tables and (when asked) gold: every lake write of the run."""
     with step("silver"):
         checked = check_batches(spark, settings, result.run_id, result.run_date, result.bronze, progress, timing)
@@ -146,6 +149,8 @@ def _lake(spark: SparkSession, settings: Settings, result: RunResult, step, prog
         if "gold" in result.stages:
             with step("gold"):
                 result.gold = build_gold(spark, settings, result.run_date, progress)
+            with step("features"):
+                build_features(spark, settings, result.run_date, result.gold, rebuild_features, progress)
         mark_dimensions_processed(settings, checked)  # only once their versions are merged
     with step("data_docs"):
         result.data_docs = publish_data_docs(settings)

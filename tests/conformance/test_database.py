@@ -349,6 +349,14 @@ EXPECTED_CONSTRAINTS = {
     "pipeline_runs_status_check": ("pipeline_runs", one_of("status", "running", "succeeded", "not_ready", "failed")),
     "complaints_pk": ("complaints", "PRIMARY KEY (channel, complaint_id)"),
     "complaints_channel_check": ("complaints", CHANNEL),
+    "complaint_features_pk": ("complaint_features", "PRIMARY KEY (customer_id, month)"),
+    "complaint_features_month_check": ("complaint_features", "CHECK ((EXTRACT(day FROM month) = (1)::numeric))"),
+    "complaint_features_counts_check": (
+        "complaint_features",
+        "CHECK (((LEAST(complaints, distinct_agents, resolved, open_at_month_end, blocked_at_month_end,"
+        " weekday_complaints, weekend_complaints, complaints_3m, months_since_first_complaint) >= 0)"
+        " AND (complaints_3m <= complaints_6m) AND (complaints_6m <= complaints_12m)"
+        " AND (blocked_at_month_end <= open_at_month_end) AND ((weekday_complaints + weekend_complaints) <= complaints)))"),
 }
 
 

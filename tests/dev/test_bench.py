@@ -13,7 +13,7 @@ from coretelecoms_dev import bench
 from coretelecoms.platform.settings import load_settings
 from tests.conftest import PROJECT_ROOT
 
-PIPELINE_STAGES = {"bronze", "silver", "conformance_lake", "gold", "conformance_postgres", "data_docs"}
+PIPELINE_STAGES = {"bronze", "silver", "conformance_lake", "gold", "features", "conformance_postgres", "data_docs"}
 
 
 @pytest.fixture(scope="module")

@@ -36,10 +36,10 @@ def history_rows(spark, histories, channel="web_complaints"):
 
 
 def facts_rows(spark, complaints, channel="web_complaints", resolution=None, call_end=None):
-    rows = [(channel, c, "cust", 1009, "Payments", REQUEST, resolution, call_end) for c in complaints]
+    rows = [(channel, c, "cust", 1009, "Payments", REQUEST, resolution, call_end, None) for c in complaints]
     return spark.createDataFrame(
         rows, "channel string, complaint_id string, customer_id string, agent_id int, complaint_category string,"
-              " request_date timestamp, reported_resolution timestamp, call_end_time timestamp")
+              " request_date timestamp, reported_resolution timestamp, call_end_time timestamp, platform string")
 
 
 def fold_daily(spark, history, facts, last_run_day, sla_days=3):

@@ -43,7 +43,7 @@ COLUMNS = tuple(LIFECYCLE_SCHEMA.fieldNames())
 
 # What the channel's current state contributes: `facts` frames have these columns.
 FACT_COLUMNS = ("channel", "complaint_id", "customer_id", "agent_id", "complaint_category", "request_date",
-                "reported_resolution", "call_end_time")
+                "reported_resolution", "call_end_time", "platform")
 
 
 def with_status(history: DataFrame) -> DataFrame:
@@ -63,11 +63,12 @@ def channel_facts(channel: str, complaints: DataFrame) -> DataFrame:
         F.col(entity.request_time).alias("request_date"),
         _role(entity.resolution_time).alias("reported_resolution"),
         _role(entity.contact_end_time).alias("call_end_time"),
+        _role(entity.platform, "string").alias("platform"),
     )
 
 
-def _role(column: str | None) -> Column:
-    return F.col(column) if column else F.lit(None).cast("timestamp")
+def _role(column: str | None, kind: str = "timestamp") -> Column:
+    return F.col(column) if column else F.lit(None).cast(kind)
 
 
 def _resolution(current_status: Column, resolved_date: Column, first_observed: Column, request_date: Column,

@@ -1,5 +1,6 @@
 """The gold stage of one run: fold the run's status history into `complaint_lifecycle` and its
-changed complaints into the unified `complaints`, both Delta tables under `<lake>/gold/`.
+changed complaints into the unified `complaints`, then recompute the `complaint_features` months the
+run touched; all Delta tables under `<lake>/gold/`.
 
 Reads only what the run date touched (history observed on it, complaints changed on it); a table
 that does not exist yet is built from the whole silver history instead. Only rows whose content
@@ -14,12 +15,13 @@ from functools import reduce
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from coretelecoms.gold import lifecycle
+from coretelecoms.gold import features, lifecycle
 from coretelecoms.gold.complaints import unify
 from coretelecoms.platform import delta, lake
 from coretelecoms.platform.delta import LakeVersion, changes
 from coretelecoms.platform.settings import Settings
 from coretelecoms.platform.tables import (
+    COMPLAINT_FEATURES,
     COMPLAINT_LIFECYCLE,
     LAST_CHANGED,
     ROW_HASH,
@@ -38,6 +40,8 @@ class GoldResult:
     lifecycle_changed: int = 0
     complaints_changed: int = 0
     rebuilt: bool = False  # the lifecycle was built from the whole history (a new table)
+    features_changed: int = 0  # complaint_features rows written (new or changed customer-months)
+    features_customers: str = ""  # whose months were recomputed: "all" or "touched"
     transitions: dict[str, int] = field(default_factory=dict)  # "Backlog -> Resolved" -> complaints
 
 
@@ -90,6 +94,45 @@ def build_gold(spark: SparkSession, settings: Settings, run_date: dt.date, progr
     return result
 
 
+def build_features(spark: SparkSession, settings: Settings, run_date: dt.date, result: GoldResult,
+                   rebuild: bool = False, progress=print) -> None:
+    """Recompute the `complaint_features` months this run can have changed, write the rows that differ.
+
+    A customer's months change from the earliest month dated in the history rows this run added (new
+    complaints and status changes are dated in the run's month; a replayed orphan in its source's) up
+    to the run's month, because the rolling sums and month-end states carry forward. The first run of
+    a month adds that month's row for every customer. A new table, or `rebuild`, computes every month.
+    """
+    history = _table(spark, lake.silver(settings, STATUS_HISTORY))
+    stored = {channel: table for channel in channels()
+              if (table := _table(spark, lake.silver(settings, channel))) is not None}
+    if history is None or not stored:
+        return
+    day, run_month = F.lit(run_date), F.lit(run_date.replace(day=1))
+    history = history.where(F.col("observed_run_date") <= day)
+    facts = _union([lifecycle.channel_facts(c, t) for c, t in stored.items()])
+    location = lake.gold(settings, COMPLAINT_FEATURES)
+    current = _table(spark, location)
+    if current is None or rebuild:
+        rows, result.features_customers = features.customer_months(history, facts, run_date, settings.gold.sla_days), "all"
+    else:
+        month = F.trunc("source_generation_date", "month")
+        since = history.where(F.col("observed_run_date") == day).groupBy("customer_id").agg(F.min(month).alias("_since"))
+        result.features_customers = "touched"
+        if current.where(F.col("month") == run_month).isEmpty():  # the month's first run: every customer's new row
+            everyone = history.select("customer_id").distinct().withColumn("_since", run_month)
+            since = since.unionByName(everyone).groupBy("customer_id").agg(F.min("_since").alias("_since"))
+            result.features_customers = "all"
+        rows = (
+            features.customer_months(history.join(since, "customer_id", "left_semi"), facts, run_date,
+                                     settings.gold.sla_days)
+            .join(since, "customer_id").where(F.col("month") >= F.col("_since")).drop("_since")
+        )
+    result.features_changed = upsert_changed(spark, location, rows, COMPLAINT_FEATURES)
+    progress(f"  gold   {COMPLAINT_FEATURES} {result.features_changed:>9,} customer-months changed"
+             f" ({result.features_customers} customers recomputed)")
+
+
 def upsert_changed(spark: SparkSession, location: str, rows: DataFrame, table: str) -> int:
     """Write into the gold `table` the rows whose content differs from the stored row; returns how
     many. `updated_date` is bookkeeping, not content (the registry leaves it out of the hash)."""
@@ -102,7 +145,7 @@ def upsert_changed(spark: SparkSession, location: str, rows: DataFrame, table: s
 def gold_rows_of(spark: SparkSession, settings: Settings, run_date: dt.date) -> dict[str, tuple[DataFrame, LakeVersion]]:
     """Per gold table, the rows the run date changed (what PostgreSQL must upsert) and the version read."""
     rows = {}
-    for table in (COMPLAINT_LIFECYCLE, UNIFIED_COMPLAINTS):
+    for table in (COMPLAINT_LIFECYCLE, UNIFIED_COMPLAINTS, COMPLAINT_FEATURES):
         location = lake.gold(settings, table)
         if delta.exists(spark, location):
             stored, version = delta.pinned(spark, location)

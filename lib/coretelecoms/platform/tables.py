@@ -304,6 +304,7 @@ def channel_table(entity: EntitySpec) -> TableSpec:
 
 STATUS_HISTORY, ORPHANED_COMPLAINTS = "complaint_status_history", "orphaned_complaints"
 COMPLAINT_LIFECYCLE, UNIFIED_COMPLAINTS = "complaint_lifecycle", "complaints"
+COMPLAINT_FEATURES = "complaint_features"
 RESOLVED_ORPHANS = "resolved_orphans"  # staging only: the quarantine entries a run resolved
 DQ_ISSUES = "dq_issues"
 
@@ -396,6 +397,36 @@ _UNIFIED = TableSpec(
                             verified_parents=_parent_keys(UNIFIED_COMPLAINTS, "parent")),),
 )
 
+# One row per customer and calendar month; gold/features.py defines every feature column.
+_FEATURE_COUNTS = (
+    "complaints", "call_complaints", "social_media_complaints", "web_form_complaints",
+    "technician_support_complaints", "payments_complaints", "router_delivery_complaints",
+    "network_failure_complaints", "distinct_agents", "resolved", "open_at_month_end", "blocked_at_month_end",
+)
+_FEATURES_CONTENT = (
+    Column("customer_id", "string", True), Column("month", "date", True),
+    *(Column(name, "int", True) for name in _FEATURE_COUNTS),
+    Column("resolution_rate", "double"), Column("mean_days_to_resolution", "double"),
+    Column("p90_days_to_resolution", "double"), Column("sla_met_share", "double"),
+    Column("mean_call_minutes", "double"), Column("max_call_minutes", "double"),
+    Column("weekday_complaints", "int", True), Column("weekend_complaints", "int", True),
+    Column("most_frequent_complaint_day", "string"), Column("preferred_channel", "string"),
+    Column("preferred_platform", "string"),
+    Column("complaints_3m", "int", True), Column("complaints_6m", "int", True), Column("complaints_12m", "int", True),
+    Column("complaints_change", "int", True), Column("months_since_first_complaint", "int", True),
+    Column("rising_trend", "boolean", True),
+)
+_FEATURES_ROW = (*_FEATURES_CONTENT, Column("updated_date", "date", True), Column(ROW_HASH, "string", True))
+_FEATURES = TableSpec(
+    COMPLAINT_FEATURES, GOLD,
+    columns=_FEATURES_ROW,
+    key=("customer_id", "month"),
+    hashed=tuple(c.name for c in _FEATURES_CONTENT if c.name not in ("customer_id", "month")),
+    postgres=(PostgresTable(COMPLAINT_FEATURES, _FEATURES_ROW, ("customer_id", "month"),
+                            verified_parents=(ForeignKey(f"{COMPLAINT_FEATURES}_customer_parent", "customer_id",
+                                                         "customers"),)),),
+)
+
 TABLES: dict[str, TableSpec] = {}
 
 
@@ -412,7 +443,7 @@ def unregister(name: str) -> None:
 
 for _entity in _ENTITY_LIST:
     register(_entity)
-for _table in (_HISTORY, _ORPHANS, _LIFECYCLE, _UNIFIED):
+for _table in (_HISTORY, _ORPHANS, _LIFECYCLE, _UNIFIED, _FEATURES):
     TABLES[_table.name] = _table
 
 

@@ -70,6 +70,7 @@ def stage_counts(result: RunResult) -> dict:
         },
         "gold": {} if result.gold is None else {
             "lifecycle_changed": result.gold.lifecycle_changed, "complaints_changed": result.gold.complaints_changed,
+            "features_changed": result.gold.features_changed,
         },
     }
 
