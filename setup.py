@@ -47,6 +47,7 @@ setup(
     packages=find_packages("lib") + ["coretelecoms.conf", "coretelecoms.expectations"],
     package_data={
         "coretelecoms.conformance": ["migrations/*.sql"],
+        "coretelecoms.platform": ["log4j2.properties"],
         "coretelecoms.conf": ["*.yaml"],
         "coretelecoms.expectations": ["*.json"],
     },

@@ -130,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coretelecoms-dev",
                                      description="CoreTelecoms development tools: generated sources, the demo, the bench")
     parser.add_argument("--env", default=None, help="conf/<env>.yaml to use (default: CORETELECOMS_ENV or local)")
+    parser.add_argument("--verbose", action="store_true", help="also show Spark's warnings and Python's")
     commands = parser.add_subparsers(dest="command", required=True)
 
     generate = commands.add_parser("generate", help="write realistic raw sources into the landing")

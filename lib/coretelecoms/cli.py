@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
+import warnings
 
 from coretelecoms import pipeline
 from coretelecoms.platform.settings import SettingsError, load_settings
+from coretelecoms.platform.spark import VERBOSE_VARIABLE
 
 EXIT_SETTINGS = 2
 
@@ -145,6 +148,7 @@ def cmd_report(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="coretelecoms", description="CoreTelecoms complaint pipeline")
     parser.add_argument("--env", default=None, help="conf/<env>.yaml to use (default: CORETELECOMS_ENV or local)")
+    parser.add_argument("--verbose", action="store_true", help="also show Spark's warnings and Python's")
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("jars", help="fetch the pinned Spark jars into the local cache").set_defaults(func=cmd_jars)
@@ -187,9 +191,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def quiet_console() -> None:
+    """Python warnings raised inside the libraries we call (PySpark's own `LooseVersion` checks) are
+    not the user's business; ours and any in the user's code still show."""
+    for library in ("pyspark", "py4j", "great_expectations"):
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module=rf"{library}(\.|$)")
+        warnings.filterwarnings("ignore", category=FutureWarning, module=rf"{library}(\.|$)")
+
+
 def dispatch(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
-    """Run the chosen command; a configuration error is one line and exit code 2, not a traceback."""
+    """Run the chosen command; a configuration error is one line and exit code 2, not a traceback.
+    `--verbose` shows Spark's console warnings (its own logging defaults) and library warnings."""
     args = parser.parse_args(argv)
+    if args.verbose:
+        os.environ[VERBOSE_VARIABLE] = "1"  # read by platform.spark when it starts a session
+    else:
+        quiet_console()
     try:
         return args.func(args)
     except SettingsError as error:

@@ -24,6 +24,13 @@ from coretelecoms.platform import storage
 from coretelecoms.platform.jars import MissingJarsError, cached_jars
 from coretelecoms.platform.settings import Settings
 
+QUIET_LOGGING = os.path.join(os.path.dirname(__file__), "log4j2.properties")
+VERBOSE_VARIABLE = "CORETELECOMS_VERBOSE"  # "1": Spark's own console logging (`coretelecoms --verbose`)
+
+
+def verbose() -> bool:
+    return os.environ.get(VERBOSE_VARIABLE) == "1"
+
 DELTA_CONF = {
     "spark.sql.extensions": "io.delta.sql.DeltaSparkSessionExtension",
     "spark.sql.catalog.spark_catalog": "org.apache.spark.sql.delta.catalog.DeltaCatalog",
@@ -81,7 +88,9 @@ def spark_session(settings: Settings, app_name: str = "coretelecoms") -> SparkSe
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel("WARN")
+    # A local session that is not verbose keeps the quiet level even when getOrCreate returned one
+    # started elsewhere; on EMR and Glue warnings go to the platform's logs, as before.
+    spark.sparkContext.setLogLevel("ERROR" if settings.platform == "local" and not verbose() else "WARN")
     if settings.platform == "local":
         _require_delta_classes(spark)
     configure_s3(spark, settings)  # getOrCreate may have returned a session created with other settings
@@ -162,7 +171,8 @@ def _local_conf(settings: Settings) -> dict[str, str]:
         # limit for JIT compilation: without this flag it runs in the bytecode interpreter (silver took
         # 1.8x as long on 2.5M customers).
         "spark.driver.extraJavaOptions": (
-            f"-Dderby.system.home={os.path.join(settings.project_root, 'var', 'derby')} -XX:-DontCompileHugeMethods"),
+            f"-Dderby.system.home={os.path.join(settings.project_root, 'var', 'derby')} -XX:-DontCompileHugeMethods"
+            + ("" if verbose() else f" -Dlog4j2.configurationFile=file:{QUIET_LOGGING}")),
     }
     if settings.lake.startswith("s3a://") or settings.landing.startswith("s3a://"):
         conf["spark.hadoop.fs.s3a.impl"] = "org.apache.hadoop.fs.s3a.S3AFileSystem"

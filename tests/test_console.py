@@ -1,0 +1,57 @@
+"""The console carries our messages: Spark's and libraries' warnings only with `--verbose`.
+
+Run as users run it: the installed `coretelecoms` command in a fresh process (its own JVM), output as printed.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import pytest
+
+from coretelecoms import cli
+from tests.conftest import PROJECT_ROOT
+
+COMMAND = Path(sys.executable).with_name("coretelecoms")
+QUERY = "SELECT clean_email('2772Brianna@GmaiL.om') AS email"
+
+
+def console(tmp_path, *options: str) -> str:
+    environment = {**os.environ, "CORETELECOMS__LAKE": str(tmp_path / "lake"),
+                   "CORETELECOMS__SPARK__DRIVER_MEMORY": "1g"}
+    environment.pop("CORETELECOMS_VERBOSE", None)
+    done = subprocess.run([str(COMMAND), "--env", "test", *options, "sql", QUERY], cwd=PROJECT_ROOT, env=environment,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def printed(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("console")
+    return console(folder), console(folder, "--verbose")
+
+
+def test_a_command_prints_only_its_answer(printed):
+    quiet, _ = printed
+    lines = [line for line in quiet.splitlines() if line.strip()]
+    assert len(lines) == 5 and all(line[0] in "+|" for line in lines), quiet  # the table, nothing else
+    assert "email" in lines[1] and "brianna@gmail.com" in lines[3]
+
+
+def test_verbose_restores_sparks_own_console_logging(printed):
+    _, verbose = printed
+    assert 'Setting default log level to "WARN"' in verbose and "brianna@gmail.com" in verbose
+
+
+def test_library_warnings_are_filtered_but_ours_are_not():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cli.quiet_console()
+        for module in ("pyspark.sql.pandas.utils", "great_expectations.core", "coretelecoms.gold.stage"):
+            warnings.warn_explicit("deprecated", DeprecationWarning, "x.py", 1, module=module)
+    assert [str(w.message) for w in caught] == ["deprecated"]
+    assert caught[0].filename == "x.py"
