@@ -24,7 +24,7 @@ from coretelecoms.bronze.ingest import RunContext, ingest
 from coretelecoms.conformance.database import apply_migrations
 from coretelecoms.conformance.load import record_failed_run
 from coretelecoms.conformance.stage import load_postgres, merge_silver
-from coretelecoms.gold.stage import build_features, build_gold, gold_rows_of
+from coretelecoms.gold.stage import build_features, build_gold, gold_rows_of, read_gold_inputs
 from coretelecoms.platform.postgres import conformance_url
 from coretelecoms.platform.settings import Settings
 from coretelecoms.platform.spark import configure_s3, spark_session
@@ -148,9 +148,10 @@ def _lake(spark: SparkSession, settings: Settings, result: RunResult, step, prog
             result.conformance = merge_silver(spark, settings, result.run_id, result.run_date, checked, progress)
         if "gold" in result.stages:
             with step("gold"):
-                result.gold = build_gold(spark, settings, result.run_date, progress)
+                gold_inputs = read_gold_inputs(spark, settings, result.run_date)
+                result.gold = build_gold(spark, settings, result.run_date, gold_inputs, progress)
             with step("features"):
-                build_features(spark, settings, result.run_date, result.gold, rebuild_features, progress)
+                build_features(spark, settings, result.run_date, gold_inputs, result.gold, rebuild_features, progress)
         mark_dimensions_processed(settings, checked)  # only once their versions are merged
     with step("data_docs"):
         result.data_docs = publish_data_docs(settings)

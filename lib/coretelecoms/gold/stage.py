@@ -53,17 +53,38 @@ def _union(frames: list[DataFrame]) -> DataFrame | None:
     return reduce(DataFrame.unionByName, frames) if frames else None
 
 
-def build_gold(spark: SparkSession, settings: Settings, run_date: dt.date, progress=print) -> GoldResult:
-    result = GoldResult()
+@dataclass(frozen=True)
+class GoldInputs:
+    """What both gold steps read from silver: the history up to the run date, the channel tables
+    and their complaint facts. Read once per run and shared, so each Delta log is read once."""
+
+    history: DataFrame
+    stored: dict[str, DataFrame]
+    facts: DataFrame
+
+
+def read_gold_inputs(spark: SparkSession, settings: Settings, run_date: dt.date) -> GoldInputs | None:
+    """The silver inputs of the gold steps, or None before the first complaints are merged."""
     history = _table(spark, lake.silver(settings, STATUS_HISTORY))
     stored = {channel: table for channel in channels()
               if (table := _table(spark, lake.silver(settings, channel))) is not None}
     if history is None or not stored:
+        return None
+    return GoldInputs(
+        history=history.where(F.col("observed_run_date") <= F.lit(run_date)),
+        stored=stored,
+        facts=_union([lifecycle.channel_facts(c, t) for c, t in stored.items()]),
+    )
+
+
+def build_gold(spark: SparkSession, settings: Settings, run_date: dt.date, inputs: GoldInputs | None,
+               progress=print) -> GoldResult:
+    result = GoldResult()
+    if inputs is None:
         return result
     day = F.lit(run_date)
-    history = history.where(F.col("observed_run_date") <= day)
+    history, stored, facts = inputs.history, inputs.stored, inputs.facts
     changed = _union([unify(c, t.where(F.col(LAST_CHANGED) == day)) for c, t in stored.items()])
-    facts = _union([lifecycle.channel_facts(c, t) for c, t in stored.items()])
 
     lifecycle_path = lake.gold(settings, COMPLAINT_LIFECYCLE)
     folded = _table(spark, lifecycle_path)
@@ -94,8 +115,8 @@ def build_gold(spark: SparkSession, settings: Settings, run_date: dt.date, progr
     return result
 
 
-def build_features(spark: SparkSession, settings: Settings, run_date: dt.date, result: GoldResult,
-                   rebuild: bool = False, progress=print) -> None:
+def build_features(spark: SparkSession, settings: Settings, run_date: dt.date, inputs: GoldInputs | None,
+                   result: GoldResult, rebuild: bool = False, progress=print) -> None:
     """Recompute the `complaint_features` months this run can have changed, write the rows that differ.
 
     A customer's months change from the earliest month dated in the history rows this run added (new
@@ -103,14 +124,10 @@ def build_features(spark: SparkSession, settings: Settings, run_date: dt.date, r
     to the run's month, because the rolling sums and month-end states carry forward. The first run of
     a month adds that month's row for every customer. A new table, or `rebuild`, computes every month.
     """
-    history = _table(spark, lake.silver(settings, STATUS_HISTORY))
-    stored = {channel: table for channel in channels()
-              if (table := _table(spark, lake.silver(settings, channel))) is not None}
-    if history is None or not stored:
+    if inputs is None:
         return
     day, run_month = F.lit(run_date), F.lit(run_date.replace(day=1))
-    history = history.where(F.col("observed_run_date") <= day)
-    facts = _union([lifecycle.channel_facts(c, t) for c, t in stored.items()])
+    history, facts = inputs.history, inputs.facts
     location = lake.gold(settings, COMPLAINT_FEATURES)
     current = _table(spark, location)
     if current is None or rebuild:

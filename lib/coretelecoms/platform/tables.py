@@ -357,44 +357,48 @@ def status_column(status: str, suffix: str) -> str:
     return f"{status.lower().replace('-', '_')}_{suffix}"
 
 
-_LIFECYCLE_CONTENT = (
-    Column("channel", "string", True), Column("complaint_id", "string", True),
-    Column("customer_id", "string", True), Column("agent_id", "int", True),
-    Column("complaint_category", "string"), Column("request_date", "timestamp"),
-    Column("current_status", "string", True), Column("current_status_since", "date", True),
-    *(Column(status_column(s, "date"), "date") for s in LIFECYCLE_STATUSES),
-    *(Column(status_column(s, "days"), "int", True) for s in LIFECYCLE_STATUSES),
-    Column("resolution_date", "timestamp"), Column("days_to_resolution", "double"), Column("met_sla", "boolean"),
-    Column("sla_days", "int", True), Column("first_observed_date", "date", True),
-    Column("last_observed_date", "date", True), Column("observations", "int", True),
-    Column("status_changes", "int", True), Column("reopened", "int", True),
-    Column("last_observed_run_date", "date", True),  # which history rows are already folded in
-    Column("updated_date", "date", True),  # the run date that last changed the row: bookkeeping, not content
-)
-_LIFECYCLE_ROW = (*_LIFECYCLE_CONTENT, Column(ROW_HASH, "string", True))
-_LIFECYCLE = TableSpec(
-    COMPLAINT_LIFECYCLE, GOLD,
-    columns=_LIFECYCLE_ROW,
+def _gold_table(name: str, content: tuple[Column, ...], key: tuple[str, ...], parents: tuple[ForeignKey, ...],
+                newer: str | None = None) -> TableSpec:
+    """A gold table: its content columns, the run date that last changed a row (`updated_date`,
+    bookkeeping left out of the hash) and the row hash; the same columns in PostgreSQL, whose
+    parents are checked set-wise at load."""
+    row = (*content, Column("updated_date", "date", True), Column(ROW_HASH, "string", True))
+    return TableSpec(
+        name, GOLD, columns=row, key=key, hashed=tuple(c.name for c in content if c.name not in key),
+        postgres=(PostgresTable(name, row, key, newer=newer, verified_parents=parents),),
+    )
+
+
+_LIFECYCLE = _gold_table(
+    COMPLAINT_LIFECYCLE,
+    (
+        Column("channel", "string", True), Column("complaint_id", "string", True),
+        Column("customer_id", "string", True), Column("agent_id", "int", True),
+        Column("complaint_category", "string"), Column("request_date", "timestamp"),
+        Column("current_status", "string", True), Column("current_status_since", "date", True),
+        *(Column(status_column(s, "date"), "date") for s in LIFECYCLE_STATUSES),
+        *(Column(status_column(s, "days"), "int", True) for s in LIFECYCLE_STATUSES),
+        Column("resolution_date", "timestamp"), Column("days_to_resolution", "double"), Column("met_sla", "boolean"),
+        Column("sla_days", "int", True), Column("first_observed_date", "date", True),
+        Column("last_observed_date", "date", True), Column("observations", "int", True),
+        Column("status_changes", "int", True), Column("reopened", "int", True),
+        Column("last_observed_run_date", "date", True),  # which history rows are already folded in
+    ),
     key=("channel", "complaint_id"),
-    hashed=tuple(c.name for c in _LIFECYCLE_CONTENT if c.name not in ("channel", "complaint_id", "updated_date")),
-    postgres=(PostgresTable(COMPLAINT_LIFECYCLE, _LIFECYCLE_ROW, ("channel", "complaint_id"),
-                            newer="last_observed_run_date", verified_parents=_parent_keys(COMPLAINT_LIFECYCLE, "parent")),),
+    parents=_parent_keys(COMPLAINT_LIFECYCLE, "parent"),
+    newer="last_observed_run_date",
 )
 
-_UNIFIED_CONTENT = (
-    Column("channel", "string", True), Column("complaint_id", "string", True), Column("customer_id", "string", True),
-    Column("agent_id", "int", True), Column("complaint_category", "string"), Column("resolution_status", "string"),
-    Column("request_date", "timestamp"), Column("resolution_date", "timestamp"), Column("media_channel", "string"),
-    Column("generation_date", "date"), Column(FIRST_SEEN, "date"), Column(LAST_CHANGED, "date"),
-)
-_UNIFIED_ROW = (*_UNIFIED_CONTENT, Column("updated_date", "date", True), Column(ROW_HASH, "string", True))
-_UNIFIED = TableSpec(
-    UNIFIED_COMPLAINTS, GOLD,
-    columns=_UNIFIED_ROW,
+_UNIFIED = _gold_table(
+    UNIFIED_COMPLAINTS,
+    (
+        Column("channel", "string", True), Column("complaint_id", "string", True), Column("customer_id", "string", True),
+        Column("agent_id", "int", True), Column("complaint_category", "string"), Column("resolution_status", "string"),
+        Column("request_date", "timestamp"), Column("resolution_date", "timestamp"), Column("media_channel", "string"),
+        Column("generation_date", "date"), Column(FIRST_SEEN, "date"), Column(LAST_CHANGED, "date"),
+    ),
     key=("channel", "complaint_id"),
-    hashed=tuple(c.name for c in _UNIFIED_CONTENT if c.name not in ("channel", "complaint_id")),
-    postgres=(PostgresTable(UNIFIED_COMPLAINTS, _UNIFIED_ROW, ("channel", "complaint_id"),
-                            verified_parents=_parent_keys(UNIFIED_COMPLAINTS, "parent")),),
+    parents=_parent_keys(UNIFIED_COMPLAINTS, "parent"),
 )
 
 # One row per customer and calendar month; gold/features.py defines every feature column.
@@ -403,28 +407,23 @@ _FEATURE_COUNTS = (
     "technician_support_complaints", "payments_complaints", "router_delivery_complaints",
     "network_failure_complaints", "distinct_agents", "resolved", "open_at_month_end", "blocked_at_month_end",
 )
-_FEATURES_CONTENT = (
-    Column("customer_id", "string", True), Column("month", "date", True),
-    *(Column(name, "int", True) for name in _FEATURE_COUNTS),
-    Column("resolution_rate", "double"), Column("mean_days_to_resolution", "double"),
-    Column("p90_days_to_resolution", "double"), Column("sla_met_share", "double"),
-    Column("mean_call_minutes", "double"), Column("max_call_minutes", "double"),
-    Column("weekday_complaints", "int", True), Column("weekend_complaints", "int", True),
-    Column("most_frequent_complaint_day", "string"), Column("preferred_channel", "string"),
-    Column("preferred_platform", "string"),
-    Column("complaints_3m", "int", True), Column("complaints_6m", "int", True), Column("complaints_12m", "int", True),
-    Column("complaints_change", "int", True), Column("months_since_first_complaint", "int", True),
-    Column("rising_trend", "boolean", True),
-)
-_FEATURES_ROW = (*_FEATURES_CONTENT, Column("updated_date", "date", True), Column(ROW_HASH, "string", True))
-_FEATURES = TableSpec(
-    COMPLAINT_FEATURES, GOLD,
-    columns=_FEATURES_ROW,
+_FEATURES = _gold_table(
+    COMPLAINT_FEATURES,
+    (
+        Column("customer_id", "string", True), Column("month", "date", True),
+        *(Column(name, "int", True) for name in _FEATURE_COUNTS),
+        Column("resolution_rate", "double"), Column("mean_days_to_resolution", "double"),
+        Column("p90_days_to_resolution", "double"), Column("sla_met_share", "double"),
+        Column("mean_call_minutes", "double"), Column("max_call_minutes", "double"),
+        Column("weekday_complaints", "int", True), Column("weekend_complaints", "int", True),
+        Column("most_frequent_complaint_day", "string"), Column("preferred_channel", "string"),
+        Column("preferred_platform", "string"),
+        Column("complaints_3m", "int", True), Column("complaints_6m", "int", True), Column("complaints_12m", "int", True),
+        Column("complaints_change", "int", True), Column("months_since_first_complaint", "int", True),
+        Column("rising_trend", "boolean", True),
+    ),
     key=("customer_id", "month"),
-    hashed=tuple(c.name for c in _FEATURES_CONTENT if c.name not in ("customer_id", "month")),
-    postgres=(PostgresTable(COMPLAINT_FEATURES, _FEATURES_ROW, ("customer_id", "month"),
-                            verified_parents=(ForeignKey(f"{COMPLAINT_FEATURES}_customer_parent", "customer_id",
-                                                         "customers"),)),),
+    parents=(ForeignKey(f"{COMPLAINT_FEATURES}_customer_parent", "customer_id", "customers"),),
 )
 
 TABLES: dict[str, TableSpec] = {}

@@ -12,7 +12,9 @@ from psycopg2 import sql
 
 from coretelecoms.platform.tables import COMPLAINT_FEATURES, ROW_HASH, TABLES
 
-SHOWN = tuple(c.name for c in TABLES[COMPLAINT_FEATURES].columns if c.name not in ("customer_id", "month", ROW_HASH))
+# The features; the key, and the bookkeeping columns, are not shown.
+SHOWN = tuple(c.name for c in TABLES[COMPLAINT_FEATURES].columns
+              if c.name not in ("customer_id", "month", "updated_date", ROW_HASH))
 
 
 def rows_from_postgres(dsn: str, customer_id: str, month: dt.date | None = None) -> list[dict]:
@@ -53,7 +55,7 @@ def _cell(value) -> str:
 def features_text(customer_id: str, rows: list[dict]) -> str:
     """A table of the customer's months (columns) by feature (rows)."""
     months = [row["month"].strftime("%Y-%m") for row in rows]
-    cells = {name: [_cell(row[name]) for row in rows] for name in SHOWN if name != "updated_date"}
+    cells = {name: [_cell(row[name]) for row in rows] for name in SHOWN}
     label = max(len(name) for name in cells)
     width = max(7, *(len(cell) for column in cells.values() for cell in column))
     lines = [f"complaint features of customer {customer_id} ({len(rows)} month(s))",
