@@ -113,13 +113,24 @@ def run(
                 gold_rows = gold_rows_of(spark, settings, run_date) if "gold" in stages else {}
                 load_postgres(spark, settings, dsn, audit_row(result), result.conformance, gold_rows, progress)
     except Exception as error:  # recorded in the run report and the audit table, then re-raised
-        result.status, result.error = FAILED, f"{type(error).__name__}: {error}"
+        result.status, result.error = FAILED, bounded_error(error)
         if dsn:
             record_failed_run(dsn, audit_row(result))
         raise
     finally:
         report_run(spark, settings, result, progress)
     return result
+
+
+ERROR_LIMIT = 2_000  # characters of an error kept in the report and pipeline_runs: an offending value may be huge
+
+
+def bounded_error(error: BaseException) -> str:
+    """`Type: message`, cut to ERROR_LIMIT characters, saying so when it was cut."""
+    text = f"{type(error).__name__}: {error}"
+    if len(text) <= ERROR_LIMIT:
+        return text
+    return f"{text[:ERROR_LIMIT]}... ({len(text) - ERROR_LIMIT:,} more characters cut)"
 
 
 def _conformance_database(settings: Settings, stages: tuple[str, ...], result: RunResult, progress) -> str | None:

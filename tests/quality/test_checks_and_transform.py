@@ -94,6 +94,39 @@ def test_transformer_routes_every_row_once_and_accounts_for_it(spark):
         batch.release()
 
 
+def test_a_hostile_row_costs_that_row_only(spark):
+    """Ids of the wrong shape are rejected, far years and NULs are repaired; the rest of the batch loads."""
+    long_id = "x" * 100_000
+    rows = [
+        call(0, call_id()),
+        call(1, "'); DROP TABLE customers;--"),
+        call(2, long_id),
+        call(3, call_id(OTHER)[:-1] + "\U0001F600", customer=OTHER),
+        call(4, call_id(suffix="Q"), start="0001-01-01 00:00:00", end="9999-12-31 23:59:59"),
+        call(5, call_id(suffix="X"), status="Resolved\x00"),
+    ]
+    batch = transform_batch(ENTITIES["call_logs"], bronze_calls(spark, rows), RAW_BY_COLUMN, "r", dt.date(2025, 6, 1))
+    try:
+        assert batch.accounting == Accounting(
+            entity="call_logs", rows_in=6, clean=1, repaired=2, rejected={"call_id: invalid_id": 3},
+            unknown_columns=(),
+        )
+        kept = {r.call_id: r for r in batch.rows.collect()}
+        assert set(kept) == {call_id(), call_id(suffix="Q"), call_id(suffix="X")}
+        assert (kept[call_id(suffix="Q")].call_start_time, kept[call_id(suffix="Q")].call_end_time) == (None, None)
+        found = {(r._source_row, r.field, r.rule, r.outcome, len(r.original_value)) for r in batch.issues.collect()}
+        assert found == {
+            (1, "call_id", "invalid_id", "rejected", 27), (2, "call_id", "invalid_id", "rejected", 200),
+            (3, "call_id", "invalid_id", "rejected", 54),
+            (4, "call_start_time", "out_of_range", "repaired", 19), (4, "call_end_time", "out_of_range", "repaired", 19),
+            (5, "resolution_status", "invalid_enumeration", "repaired", 9),
+        }
+        record = batch.issues.where("_source_row = 2").first().record
+        assert len(record) < 600 and '"call_id":"' + "x" * 200 + '"' in record
+    finally:
+        batch.release()
+
+
 def test_accounting_that_loses_a_row_fails_loudly():
     with pytest.raises(AccountingError, match="10 rows in but 8 kept"):
         Accounting(entity="x", rows_in=10, clean=8, repaired=0).check()

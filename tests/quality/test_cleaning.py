@@ -32,8 +32,11 @@ from coretelecoms.quality.cleaning import (
     clean_email,
     clean_experience,
     clean_gender,
+    clean_complaint_id,
     clean_id,
     clean_person_name,
+    clean_text,
+    out_of_range_datetime,
     clean_status,
     id_embeds_customer,
     is_uuid,
@@ -210,6 +213,19 @@ def test_clean_person_name(spark):
         ("anne-", "Anne-"),
         ("", None),
         (" \t\n ", None),
+        ("jo\x00hn", None),  # PostgreSQL cannot store a NUL
+        ("ann\x1b[31m", None),
+        (None, None),
+    ])
+
+
+def test_clean_text_keeps_line_breaks_and_refuses_control_characters(spark):
+    assert_cleans(spark, clean_text, [
+        ("  12 Main St\nAlbany, NY 12207 ", "12 Main St\nAlbany, NY 12207"),
+        ("12 Main St\r\n\tAlbany", "12 Main St\r\n\tAlbany"),
+        ("12 Main\x00 St", None),
+        ("\x7f", None),
+        ("   ", None),
         (None, None),
     ])
 
@@ -263,6 +279,12 @@ TIMESTAMP_CASES = [
     ("2025-03-07 18:40", None),
     ("2025-03-07 18:40:43 UTC", None),
     ("0000-01-01", None),
+    ("0001-01-01 00:00:00", None),  # Delta cannot write it (WRITE_ANCIENT_DATETIME)
+    ("1899-12-31 23:59:59", None),
+    ("1900-01-01", "1900-01-01 00:00:00"),
+    ("2100-12-31 23:59:59", "2100-12-31 23:59:59"),
+    ("2101-01-01", None),
+    ("9999-12-31", None),
     ("not-a-date", None),
     ("", None),
     ("   ", None),
@@ -355,6 +377,33 @@ def test_every_state_code_round_trips_through_its_name(spark):
 def test_clean_id(spark):
     assert_cleans(spark, clean_id, [(f"  {CALL_ID}\n", CALL_ID), ("1035", "1035"), ("", None), ("  ", None),
                                     (None, None)])
+
+
+def test_clean_complaint_id_takes_only_the_sources_shape(spark):
+    assert_cleans(spark, clean_complaint_id, [
+        (f"  {CALL_ID}\n", CALL_ID),
+        (CALL_ID[:50], CALL_ID[:50]),
+        (CALL_ID[:49], None),
+        (CALL_ID + "X", None),  # 57 characters
+        ("'); DROP TABLE customers;--", None),
+        ("x" * 5000, None),
+        (CALL_ID[:54] + "\U0001F600", None),
+        (CALL_ID[:54] + "\x00", None),
+        (CALL_ID[:54] + "\ufffd", None),  # an invalid UTF-8 byte, as the CSV reader decodes it
+        ("", None),
+        (None, None),
+    ])
+
+
+def test_out_of_range_datetime_tells_a_far_year_from_garbage(spark):
+    assert_cleans(spark, out_of_range_datetime, [
+        ("0001-01-01 00:00:00", True),
+        ("2101-01-01", True),
+        ("2025-03-07", False),
+        ("not-a-date", None),
+        ("2025-02-30", None),
+        (None, None),
+    ], expected_type="boolean")
 
 
 def test_is_uuid(spark):

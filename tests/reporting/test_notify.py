@@ -120,6 +120,16 @@ def test_a_malformed_webhook_url_is_reported_without_quoting_it():
     assert outcome == "failed: the webhook URL is not a valid URL"
 
 
+@pytest.mark.parametrize("url", ["http://hooks.slack.com/services/not-a-real-token",
+                                 "ftp://hooks.slack.com/services/not-a-real-token",
+                                 "file:///etc/passwd"])
+def test_a_webhook_must_use_https_except_on_this_machine(url):
+    outcome = notify(FAILED, url, on_success=True)
+
+    assert outcome.startswith("failed: the webhook URL must use https, not ")
+    assert "not-a-real-token" not in outcome and "passwd" not in outcome
+
+
 def test_a_message_without_a_report_link_or_numbers_still_builds():
     message = slack_message({"run_id": "r1", "run_date": "2025-06-02", "status": "succeeded"}, None)
 

@@ -11,7 +11,7 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from coretelecoms.bronze.columns import SOURCE_DATE
+from coretelecoms.bronze.columns import RUN_ID, SOURCE_DATE
 from coretelecoms.platform import delta
 from coretelecoms.platform.delta import CHANGE, CURRENT, UPDATE, changes
 from coretelecoms.platform.tables import ENTITIES, ORPHANED_COMPLAINTS, TABLES, schema
@@ -46,6 +46,8 @@ def check_parents(complaints: DataFrame, customer_keys: DataFrame, agent_keys: D
 def split_orphans(checked: DataFrame, channel: str) -> tuple[DataFrame, DataFrame]:
     """(loadable rows, as they came; orphan rows in ORPHAN_SCHEMA) of a `check_parents` result. Pure."""
     columns = [c for c in checked.columns if c != ORPHAN_REASON]
+    # The record is content: the run that saw it is `last_seen_run`, so a re-run stores the same record.
+    recorded = [c for c in columns if c != RUN_ID]
     loadable = checked.where(F.col(ORPHAN_REASON).isNull()).select(*columns)
     orphans = checked.where(F.col(ORPHAN_REASON).isNotNull()).select(
         F.lit(channel).alias("channel"),
@@ -53,7 +55,7 @@ def split_orphans(checked: DataFrame, channel: str) -> tuple[DataFrame, DataFram
         "customer_id",
         "agent_id",
         F.col(ORPHAN_REASON).alias("reason"),
-        F.to_json(F.struct(*columns)).alias("record"),
+        F.to_json(F.struct(*recorded)).alias("record"),
         F.col(SOURCE_DATE).alias("source_date"),
     )
     return loadable, orphans
@@ -105,7 +107,9 @@ def replayable(spark: SparkSession, location: str, customer_keys: DataFrame, age
         .join(customer_keys.select("customer_id"), "customer_id", "left_semi")
         .join(F.broadcast(agent_keys.select("agent_id")), "agent_id", "left_semi")
     )
-    return ready.select(F.from_json("record", schema).alias("row")).select("row.*")
+    row = ready.select(F.from_json("record", schema).alias("row"), "last_seen_run")
+    return row.select(*[F.col("last_seen_run").alias(RUN_ID) if name == RUN_ID else F.col(f"row.{name}")
+                        for name in schema.fieldNames()])
 
 
 def mark_resolved(spark: SparkSession, location: str, resolved: DataFrame, run_id: str, run_date: dt.date) -> None:

@@ -22,6 +22,8 @@ from coretelecoms.platform.tables import REPAIR, WARNING, EntitySpec
 
 ISSUES = "_issues"
 MISSING = "missing"
+OUT_OF_RANGE = "out_of_range"
+VALUE_LIMIT = 200  # characters of an offending value kept in dq_issues: enough to see it, never 100,000
 ISSUE_TYPE = T.StructType([T.StructField(name, T.StringType()) for name in ("field", "rule", "value", "severity")])
 
 # The cleaned value of a field, by name: by default its cleaner applied to the raw column; the
@@ -31,15 +33,15 @@ Cleaned = Callable[[str], Column]
 
 @dataclass(frozen=True)
 class Kind:
-    """How one kind of value is cleaned, and the rule a non-empty value breaks when it cannot be."""
+    """How one kind of value is cleaned, and the rule a non-empty value breaks when it cannot be.
+
+    `out_of_range` tells a well-formed value outside the accepted range (rule OUT_OF_RANGE) from one
+    that cannot be read at all.
+    """
 
     clean: Callable[[Column], Column]
     rule: str
-
-
-def _trimmed_text(column: Column) -> Column:
-    text = F.trim(column)
-    return F.when(text != "", text)
+    out_of_range: Callable[[Column], Column] | None = None
 
 
 def _agent_state(column: Column) -> Column:
@@ -49,7 +51,7 @@ def _agent_state(column: Column) -> Column:
 KINDS: dict[str, Kind] = {
     "customer_id": Kind(clean.clean_customer_id, "invalid_uuid"),
     "agent_id": Kind(clean.clean_agent_id, "invalid_agent_id"),
-    "complaint_id": Kind(clean.clean_id, "invalid_id"),
+    "complaint_id": Kind(clean.clean_complaint_id, "invalid_id"),
     "person_name": Kind(clean.clean_person_name, "invalid_name"),
     "email": Kind(clean.clean_email, "invalid_email"),
     "gender": Kind(clean.clean_gender, "invalid_enumeration"),
@@ -57,16 +59,18 @@ KINDS: dict[str, Kind] = {
     "category": Kind(clean.clean_category, "invalid_enumeration"),
     "channel": Kind(clean.clean_channel, "invalid_enumeration"),
     "experience": Kind(clean.clean_experience, "invalid_enumeration"),
-    "date": Kind(clean.parse_date, "unparseable_date"),
-    "timestamp": Kind(clean.parse_timestamp, "unparseable_timestamp"),
-    "address": Kind(_trimmed_text, "invalid_address"),
+    "date": Kind(clean.parse_date, "unparseable_date", clean.out_of_range_datetime),
+    "timestamp": Kind(clean.parse_timestamp, "unparseable_timestamp", clean.out_of_range_datetime),
+    "address": Kind(clean.clean_text, "invalid_address"),
     "us_state_name": Kind(_agent_state, "invalid_state"),
 }
 
 
-def issue(field: str, rule: str, value: Column, severity: str) -> Column:
+def issue(field: str, rule: str | Column, value: Column, severity: str) -> Column:
+    """One issue; the offending value is cut to VALUE_LIMIT characters."""
     return F.struct(
-        F.lit(field).alias("field"), F.lit(rule).alias("rule"), value.cast("string").alias("value"), F.lit(severity).alias("severity")
+        F.lit(field).alias("field"), F.lit(rule).alias("rule"),
+        F.substring(value.cast("string"), 1, VALUE_LIMIT).alias("value"), F.lit(severity).alias("severity"),
     )
 
 
@@ -91,7 +95,10 @@ def field_issues(spec: EntitySpec, cleaned: Cleaned) -> list[Column]:
         raw = F.col(field.name)
         if field.required:
             checks.append(_found(_blank(raw), issue(field.name, MISSING, raw, field.on_invalid)))
-        rule = KINDS[field.kind].rule
+        kind = KINDS[field.kind]
+        rule = F.lit(kind.rule)
+        if kind.out_of_range:
+            rule = F.when(kind.out_of_range(raw), OUT_OF_RANGE).otherwise(rule)
         checks.append(_found(~_blank(raw) & cleaned(field.name).isNull(), issue(field.name, rule, raw, field.on_invalid)))
     return checks
 

@@ -97,6 +97,11 @@ def _squish(column: ColumnOrName) -> Column:
     return _strip(F.regexp_replace(_text(column), r"(?U)\s+", " "))
 
 
+# Control characters other than tab and line breaks: no source means them, and PostgreSQL cannot
+# store a NUL in text.
+CONTROL_CHARACTERS = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
+
+
 def _null_if_empty(column: Column) -> Column:
     return F.when(column != "", column)
 
@@ -285,12 +290,21 @@ WORD_JOINERS = "['\u2019-]"  # apostrophes (straight and typographic) and hyphen
 
 
 def clean_person_name(column: ColumnOrName) -> Column:
-    """Squished, title-cased name; also after apostrophes and hyphens (`O'Brien-Smith`); '' -> null."""
+    """Squished, title-cased name; also after apostrophes and hyphens (`O'Brien-Smith`).
+
+    '' and a name with control characters (a NUL, which PostgreSQL cannot store) -> null.
+    """
     name = _squish(column)
     # initcap only capitalises after a space: add one after each joiner, title-case, take it away.
     spaced = F.regexp_replace(name, f"({WORD_JOINERS})", "$1 ")
     titled = F.regexp_replace(F.initcap(spaced), f"({WORD_JOINERS}) ", "$1")
-    return _null_if_empty(titled)
+    return F.when(~name.rlike(CONTROL_CHARACTERS), _null_if_empty(titled))
+
+
+def clean_text(column: ColumnOrName) -> Column:
+    """Free text (an address) without its outer spaces, line breaks kept; '' and control characters -> null."""
+    text = F.trim(_text(column))
+    return F.when(~text.rlike(CONTROL_CHARACTERS), _null_if_empty(text))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,19 +347,33 @@ def clean_gender(column: ColumnOrName) -> Column:
 # Dates and timestamps
 # ---------------------------------------------------------------------------------------------
 # The accepted shapes, checked before parsing: `YYYY-MM-DD`, `YYYY-MM-DD HH:MM:SS`, ISO `T`,
-# optional fraction. Year 0000 parses in Spark but no Python client can read it back.
-DATETIME_SHAPE = r"\A(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?)?\z"
+# optional fraction.
+DATETIME_SHAPE = r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[ T][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?)?\z"
+# Years a source date can mean. Outside them a value is a defect, and a harmful one: Delta refuses to
+# write years before 1582 (WRITE_ANCIENT_DATETIME) and year 0000 cannot be read back by Python.
+SANE_YEARS = (1900, 2100)
+
+
+def _any_year_timestamp(column: ColumnOrName) -> Column:
+    text = _strip(column)
+    return F.when(text.rlike(DATETIME_SHAPE), F.try_to_timestamp(text))
 
 
 def parse_timestamp(column: ColumnOrName) -> Column:
-    """TimestampType from the accepted shapes; `''`, garbage and impossible values -> null.
+    """TimestampType from the accepted shapes within SANE_YEARS; `''`, garbage, impossible and
+    out-of-range values -> null.
 
     `try_to_timestamp` without a pattern is a try-cast: it never raises (ANSI or not) and, unlike
     pattern parsing, ignores `timeParserPolicy`, whose default EXCEPTION raises even in try_ mode.
     The shape check in front keeps the cast from accepting more than the formats above.
     """
-    text = _strip(column)
-    return F.when(text.rlike(DATETIME_SHAPE), F.try_to_timestamp(text))
+    parsed = _any_year_timestamp(column)
+    return F.when(F.year(parsed).between(*SANE_YEARS), parsed)
+
+
+def out_of_range_datetime(column: ColumnOrName) -> Column:
+    """True for a well-formed date or timestamp whose year is outside SANE_YEARS (`0001-01-01`)."""
+    return ~F.year(_any_year_timestamp(column)).between(*SANE_YEARS)
 
 
 def parse_date(column: ColumnOrName) -> Column:
@@ -392,6 +420,19 @@ def clean_id(column: ColumnOrName) -> Column:
     return _null_if_empty(_strip(column))
 
 
+# Call, social-media and web-form ids: letters and digits around the customer's dashless UUID.
+COMPLAINT_ID_PATTERN = r"\A[0-9A-Za-z]{50,56}\z"
+
+
+def clean_complaint_id(column: ColumnOrName) -> Column:
+    """Trimmed complaint id, case kept; null unless it has the sources' shape (50-56 letters and digits).
+
+    Anything else (an injection string, 5,000 characters, an emoji, a NUL) is not an id of ours.
+    """
+    complaint_id = _strip(column)
+    return F.when(complaint_id.rlike(COMPLAINT_ID_PATTERN), complaint_id)
+
+
 def is_uuid(column: ColumnOrName) -> Column:
     """True for a canonical 8-4-4-4-12 hex UUID (any case, nothing around it); null for null."""
     return _text(column).rlike(UUID_PATTERN)
@@ -427,11 +468,11 @@ def id_embeds_customer(id_column: ColumnOrName, customer_column: ColumnOrName) -
 # ---------------------------------------------------------------------------------------------
 SQL_FUNCTIONS: tuple[Callable[..., Column], ...] = (
     canonical_column_name,
-    clean_email, clean_person_name,
+    clean_email, clean_person_name, clean_text,
     clean_status, clean_category, clean_channel, clean_experience, clean_gender,
     parse_date, parse_timestamp,
     address_state_code, address_zip, state_name, state_code,
-    clean_id, is_uuid, clean_customer_id, clean_agent_id, id_embeds_customer,
+    clean_id, clean_complaint_id, is_uuid, clean_customer_id, clean_agent_id, id_embeds_customer,
 )
 
 

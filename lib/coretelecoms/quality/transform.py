@@ -24,7 +24,7 @@ from pyspark.sql import functions as F
 from coretelecoms.bronze.columns import SOURCE, SOURCE_CHECKSUM, SOURCE_DATE, SOURCE_ROW
 from coretelecoms.bronze.columns import RUN_ID as BRONZE_RUN_ID
 from coretelecoms.quality import cleaning
-from coretelecoms.quality.checks import ISSUES, KINDS, find_issues, has_issue, issue
+from coretelecoms.quality.checks import ISSUES, KINDS, VALUE_LIMIT, find_issues, has_issue, issue
 from coretelecoms.platform.tables import REJECT, REPAIR, WARNING, EntitySpec
 
 ROUTE = "_route"
@@ -175,7 +175,9 @@ def keep_raw_record_of_issues(spec: EntitySpec) -> Callable[[DataFrame], DataFra
 
     def transform(frame: DataFrame) -> DataFrame:
         reported = (F.size(ISSUES) > 0) | (F.col(ROUTE) == COLLAPSED)
-        return frame.withColumn(RECORD, F.when(reported, F.to_json(F.struct(*raw_fields)))).drop(
+        # Each raw value cut like an issue's, so one 100,000-character field cannot bloat the record.
+        record = F.to_json(F.struct(*[F.substring(name, 1, VALUE_LIMIT).alias(name) for name in raw_fields]))
+        return frame.withColumn(RECORD, F.when(reported, record)).drop(
             *[name for name in raw_fields if name != spec.key])
 
     return transform

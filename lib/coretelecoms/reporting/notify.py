@@ -11,6 +11,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 WEBHOOK_ENV = "CORETELECOMS_SLACK_WEBHOOK_URL"
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
 MAX_ERROR_CHARS = 1500  # Slack cuts a section at 3000 characters; the full error is in the run report
 
 EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)*")
@@ -121,7 +122,12 @@ def notify(report: dict, webhook_url: str | None, on_success: bool, report_url: 
         return "skipped: success notifications off"
     body = json.dumps(slack_message(report, report_url)).encode("utf-8")
     try:
-        host = urlsplit(webhook_url).hostname or "the webhook"
+        parts = urlsplit(webhook_url)
+        host = parts.hostname or "the webhook"
+        # The message names failures and counts: it travels encrypted. Plain http only to this machine.
+        if parts.scheme != "https" and not (parts.scheme == "http" and host in LOOPBACK_HOSTS):
+            return ("failed: the webhook URL is not a valid URL" if not parts.scheme
+                    else f"failed: the webhook URL must use https, not {parts.scheme[:10]}")
         request = urllib.request.Request(webhook_url, data=body, method="POST", headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=timeout):
             return "sent"
