@@ -7,7 +7,16 @@ import psycopg2
 import pytest
 from psycopg2 import sql
 
-from coretelecoms.bronze.ingest import INGESTED, NOT_READY, REPLACED, UNCHANGED, RunContext, ingest, raw_columns
+from coretelecoms.bronze.ingest import (
+    INGESTED,
+    NOT_READY,
+    REPLACED,
+    UNCHANGED,
+    RunContext,
+    ingest,
+    manifest_location,
+    raw_columns,
+)
 from coretelecoms.platform.storage import spark_path
 from coretelecoms.sources.catalog import complaint_inputs, dimension_inputs
 from coretelecoms.platform import lake
@@ -138,6 +147,26 @@ def test_reingesting_is_idempotent_and_a_changed_input_replaces_its_rows(spark, 
     assert changed["call_logs"].status == UNCHANGED
     assert bronze_rows(spark, settings, "web_complaints", ["request_id", "_run_id"]) == [("nnc0ddcdX", "run-3"), ("ondd3cddQ", "run-3")]
     assert len(bronze_rows(spark, settings, "customers", ["customer_id"])) == 4
+
+
+def test_an_empty_input_lands_no_rows_and_says_so(spark, tmp_path, landing, source_dsn):
+    """Appending nothing makes no Delta commit: the count is not the previous input's."""
+    settings = make_settings(tmp_path, source_dsn)
+    ingest_day(spark, settings)
+    full_day, empty_day = dt.date(2025, 6, 4), dt.date(2025, 6, 5)  # tables of their own: others expect none on 06-02
+    create_web_table(source_dsn, "web_form_request_2025_06_04", WEB_ROWS)
+    create_web_table(source_dsn, "web_form_request_2025_06_05", [])
+    try:
+        for day, run_id in ((full_day, "run-full"), (empty_day, "run-empty")):  # the same header: one commit each
+            [web] = [i for i in complaint_inputs(settings, day) if i.source == "web_complaints"]
+            outcome = ingest(spark, settings, web, RunContext(run_id, day))
+    finally:
+        with psycopg2.connect(source_dsn) as connection, connection.cursor() as cursor:
+            cursor.execute("DROP TABLE customer_complaints.web_form_request_2025_06_04, "
+                           "customer_complaints.web_form_request_2025_06_05")
+    assert (outcome.status, outcome.rows) == (INGESTED, 0)
+    manifest = json.loads(open(manifest_location(settings, outcome)).read())
+    assert manifest["rows"] == 0
 
 
 def test_missing_daily_input_is_not_ready_and_the_rest_still_ingest(spark, tmp_path, landing, source_dsn):

@@ -98,9 +98,15 @@ def _landed_versions(spark: SparkSession, table: str, source_input: SourceInput)
     return {row[SOURCE_CHECKSUM]: row["count"] for row in landed}
 
 
-def _write(spark: SparkSession, rows: DataFrame, table: str, source_input: SourceInput, replace: bool) -> int:
-    """One Delta commit: append a new input, or atomically replace an earlier version of it."""
-    writer = rows.write.format("delta").option("mergeSchema", "true")  # a new raw column is kept, not fatal
+def _write(spark: SparkSession, rows: DataFrame, table: str, source_input: SourceInput, replace: bool,
+           commit_tag: str) -> int:
+    """One Delta commit: append a new input, or atomically replace an earlier version of it.
+
+    Returns the rows written, from the commit's metrics. The commit carries `commit_tag` (run and
+    input): appending no rows commits nothing, and the latest commit is then another input's.
+    """
+    writer = (rows.write.format("delta").option("mergeSchema", "true")  # a new raw column is kept, not fatal
+              .option("userMetadata", commit_tag))
     path = storage.spark_path(table)
     if replace:
         predicate = f"{SOURCE} = {sql_literal(source_input.location)}"
@@ -109,8 +115,8 @@ def _write(spark: SparkSession, rows: DataFrame, table: str, source_input: Sourc
         writer.mode("overwrite").option("replaceWhere", predicate).save(path)
     else:
         writer.mode("append").partitionBy(SOURCE_DATE).save(path)
-    metrics = DeltaTable.forPath(spark, path).history(1).select("operationMetrics").first()[0]
-    return int(metrics.get("numOutputRows", 0))
+    last = DeltaTable.forPath(spark, path).history(1).select("userMetadata", "operationMetrics").first()
+    return int(last["operationMetrics"].get("numOutputRows", 0)) if last["userMetadata"] == commit_tag else 0
 
 
 def raw_columns(spark: SparkSession, table: str) -> dict[str, str]:
@@ -152,7 +158,8 @@ def ingest(spark: SparkSession, settings: Settings, source_input: SourceInput, r
     batch = read_input(spark, settings, source_input, probe)
     try:
         rows, mapping = to_bronze_rows(batch, run, started_at.replace(tzinfo=None))
-        written = _write(spark, rows, table, source_input, replace=bool(landed))
+        written = _write(spark, rows, table, source_input, replace=bool(landed),
+                         commit_tag=f"{run.run_id} {source_input.location} {probe.checksum}")
     finally:
         for cached in batch.cached:
             cached.unpersist()
