@@ -71,6 +71,7 @@ from coretelecoms_dev.generator import (
 
 PARTS = ("all", "volume", "micro")
 BENCH_START = dt.date(2025, 9, 1)
+SMALL_SCALE = 0.01
 BENCH_SEED = 1
 GREAT_EXPECTATIONS = "great_expectations"  # what pipeline.run's `timing` calls each validation, inside silver
 OTHER = "other"  # the run's time outside its stages: migrations, run report
@@ -106,6 +107,8 @@ def run_bench(base: Settings, part: str = "all", scale: float = 1.0, values: int
     report = {"measured_at": dt.datetime.now(dt.timezone.utc).isoformat(), "machine": _machine(spark, base)}
     if part in ("all", "volume"):
         report["volume"] = volume(spark, base, place, scale, progress)
+        if part == "all" and scale != SMALL_SCALE:  # the same runs on 1% of the data: the cost whatever the volume
+            report["small_volume"] = volume(spark, base, place, SMALL_SCALE, progress)
     if part in ("all", "micro"):
         report["micro"] = micro(spark, place.root / "micro", values, progress)
     written = write_report(report, place.root)
@@ -220,7 +223,7 @@ def measured_run(spark: SparkSession, settings: Settings, name: str, run_date: d
     def timing(stage: str, seconds: float) -> None:
         spent[stage] += seconds  # a stage may run more than once in a run
 
-    with MemoryWatch(spark) as memory:
+    with MemoryWatch(spark) as memory, FixedCost(spark, settings.lake) as fixed_cost:
         seconds, result = _timed(lambda: pipeline.run(settings, run_date, scope=scope, spark=spark, progress=progress,
                                                       timing=timing))
     if result.status != SUCCEEDED:
@@ -240,6 +243,7 @@ def measured_run(spark: SparkSession, settings: Settings, name: str, run_date: d
         "floor": {"inputs": floor, "seconds": round(floor_seconds, 2)},
         "ratio_to_floor": round(seconds / floor_seconds, 2),
         "memory": memory.peaks,
+        "fixed_cost": fixed_cost.counts,
     }
 
 
@@ -356,6 +360,82 @@ class MemoryWatch:
             "jvm_rss_peak_mb": round(_peak_rss(self._jvm_pid) / MB),
             "python_rss_peak_mb": round(_peak_rss(os.getpid()) / MB),
         }
+
+
+class FixedCost:
+    """What a run costs whatever its volume, counted while a block runs.
+
+    Spark jobs and stages: the scheduler's id counters (every job and stage it created, skipped ones
+    too). Delta commits: new `_delta_log/*.json` files under the lake. Persisted frames: calls of
+    `DataFrame.persist` and `cache`. Planning: the seconds Spark's query tracker spent in
+    analysis, optimization and physical planning of each action (a QueryExecutionListener; the
+    planning Delta does inside its own commands is only partly visible there).
+    """
+
+    PHASES = ("analysis", "optimization", "planning")
+
+    def __init__(self, spark: SparkSession, lake_root: str):
+        self._spark, self._lake = spark, Path(lake_root)
+        self._scheduler = spark.sparkContext._jsc.sc().dagScheduler()
+        self.counts: dict[str, float] = {}
+
+    def __enter__(self) -> FixedCost:
+        from pyspark.java_gateway import ensure_callback_server_started
+
+        ensure_callback_server_started(self._spark.sparkContext._gateway)
+        self._jobs, self._stages = self._scheduler.nextJobId(), self._scheduler.nextStageId()
+        self._commits = self._delta_commits()
+        self._persisted, self._originals = 0, {name: getattr(DataFrame, name) for name in ("persist", "cache")}
+        for name, original in self._originals.items():
+            setattr(DataFrame, name, self._counted(original))
+        self._listener = _PlanningListener(self.PHASES)
+        self._spark._jsparkSession.listenerManager().register(self._listener)
+        return self
+
+    def _counted(self, original):
+        def counted(frame, *args, **kwargs):
+            self._persisted += 1
+            return original(frame, *args, **kwargs)
+
+        return counted
+
+    def _delta_commits(self) -> int:
+        return sum(1 for _ in self._lake.glob("**/_delta_log/*.json")) if self._lake.exists() else 0
+
+    def __exit__(self, *exc) -> None:
+        for name, original in self._originals.items():
+            setattr(DataFrame, name, original)
+        self._spark.sparkContext._jsc.sc().listenerBus().waitUntilEmpty()  # the last actions' events
+        self._spark._jsparkSession.listenerManager().unregister(self._listener)
+        self.counts = {
+            "spark_jobs": self._scheduler.nextJobId() - self._jobs,
+            "spark_stages": self._scheduler.nextStageId() - self._stages,
+            "delta_commits": self._delta_commits() - self._commits,
+            "persisted_frames": self._persisted,
+            "planned_actions": self._listener.actions,
+            "planning_seconds": round(self._listener.milliseconds / 1000, 2),
+        }
+
+
+class _PlanningListener:
+    """org.apache.spark.sql.util.QueryExecutionListener in Python: sums the planning phases of each action."""
+
+    def __init__(self, phases: tuple[str, ...]):
+        self._phases, self.actions, self.milliseconds = phases, 0, 0
+
+    def onSuccess(self, function_name, execution, duration_ns):  # noqa: N802 - the Java interface's names
+        self._add(execution)
+
+    def onFailure(self, function_name, execution, exception):  # noqa: N802
+        self._add(execution)
+
+    def _add(self, execution) -> None:
+        phases = execution.tracker().phases()
+        self.actions += 1
+        self.milliseconds += sum(phases.apply(name).durationMs() for name in self._phases if phases.contains(name))
+
+    class Java:
+        implements = ["org.apache.spark.sql.util.QueryExecutionListener"]
 
 
 def _peak_rss(pid: int) -> int:
@@ -586,8 +666,9 @@ def render(report: dict) -> str:
     machine = report["machine"]
     lines = [f"bench {report['measured_at']}: {machine['cpus']} cpus, {machine['spark_master']}, "
              f"driver memory {machine['driver_memory']}, Spark {machine['spark']}"]
-    if "volume" in report:
-        lines += _render_volume(report["volume"])
+    for key in ("volume", "small_volume"):
+        if key in report:
+            lines += _render_volume(report[key])
     if "micro" in report:
         lines += _render_micro(report["micro"])
     return "\n".join(lines)
@@ -618,6 +699,9 @@ def _render_volume(volume: dict) -> list[str]:
             "  peak memory: JVM heap {jvm_heap_peak_mb:,} MB of {jvm_heap_max_mb:,} ({jvm_heap_after_gc_peak_mb:,} MB "
             "right after a collection), JVM RSS {jvm_rss_peak_mb:,} MB, Python RSS {python_rss_peak_mb:,} MB".format(
                 **run["memory"]),
+            "  fixed cost: {spark_jobs:,} Spark jobs, {spark_stages:,} stages, {delta_commits:,} Delta commits, "
+            "{persisted_frames:,} persisted frames, {planning_seconds:,} s planning {planned_actions:,} actions".format(
+                **run["fixed_cost"]),
         ]
     return lines
 

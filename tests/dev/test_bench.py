@@ -38,6 +38,21 @@ def test_the_three_runs_are_measured_stage_by_stage(volume_report):
         assert set(run["memory"]) == {"jvm_heap_peak_mb", "jvm_heap_after_gc_peak_mb", "jvm_heap_max_mb", "jvm_rss_peak_mb",
                                       "python_rss_peak_mb"}
         assert all(megabytes > 0 for megabytes in run["memory"].values())
+        cost = run["fixed_cost"]
+        assert set(cost) == {"spark_jobs", "spark_stages", "delta_commits", "persisted_frames", "planned_actions",
+                             "planning_seconds"}
+        assert cost["spark_stages"] >= cost["spark_jobs"] > 0 and cost["planned_actions"] > 0
+        assert cost["delta_commits"] > 0 and cost["persisted_frames"] > 0 and cost["planning_seconds"] > 0
+
+
+def test_delta_commits_are_counted_from_the_lake_s_logs(spark, tmp_path):
+    """Three commits to two tables, counted independently of how they were made."""
+    with bench.FixedCost(spark, str(tmp_path)) as cost:
+        spark.range(3).write.format("delta").save(str(tmp_path / "a"))
+        spark.range(3).write.format("delta").mode("append").save(str(tmp_path / "a"))
+        spark.range(3).cache().write.format("delta").save(str(tmp_path / "b"))
+    assert cost.counts["delta_commits"] == 3 and cost.counts["persisted_frames"] == 1
+    assert cost.counts["spark_jobs"] >= 3 and cost.counts["planned_actions"] >= 3  # Delta plans actions of its own
 
 
 def test_each_run_has_a_floor_of_the_inputs_it_read_and_a_ratio_to_it(volume_report):
@@ -61,7 +76,7 @@ def test_the_report_is_written_and_printed(volume_report):
     table = lines[-2]
     for run in report["volume"]["runs"]:
         assert run["name"] in table
-    assert table.count("ratio to floor") == 3
+    assert table.count("ratio to floor") == 3 and table.count("fixed cost: ") == 3
 
 
 def test_generated_inputs_are_reused(volume_report):
