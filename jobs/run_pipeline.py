@@ -14,11 +14,9 @@ import importlib.util
 import json
 import os
 import sys
-import traceback
 from pathlib import Path
 
 from coretelecoms import packaged, pipeline
-from coretelecoms.platform.postgres import mask_dsn
 from coretelecoms.platform.settings import SettingsError, find_conf_dir, load_settings
 
 EXIT_FAILURE, EXIT_CONFIGURATION = 1, 2
@@ -120,11 +118,14 @@ def main(argv: list[str]) -> int:
         return configuration_error(error)
     try:
         result = pipeline.run(settings, args.date, stages=pipeline.stages_up_to(args.stage), scope=args.scope)
-    except SettingsError as error:  # a setting only checked when the run needs it
+    except SettingsError as error:  # before the run started
         return configuration_error(error)
-    except Exception as error:  # noqa: BLE001 - the job's failure: one masked line, then the masked traceback
-        print(f"run failed: {mask_dsn(f'{type(error).__name__}: {error}').splitlines()[0]}", file=sys.stderr)
-        print(mask_dsn("".join(traceback.format_exception(error))), file=sys.stderr)
+    except pipeline.RunFailed as failed:  # one masked line with the root cause; the masked trace is in its log
+        if isinstance(failed.__cause__, SettingsError):  # a setting only checked when the run needs it
+            return configuration_error(failed.__cause__)
+        print(failed.explained(), file=sys.stderr)
+        if not failed.result.trace_locations:  # the log could not be written (a read-only lake): show it here
+            print(failed.result.trace, file=sys.stderr)
         return EXIT_FAILURE
     print(f"run {result.run_id}: {result.status}; report {', '.join(result.report_html) or '(not written)'}")
     return result.exit_code

@@ -169,9 +169,21 @@ def test_failing_critical_expectation_stops_the_run_before_silver(spark, tmp_pat
     runs_before = query(conformance_dsn, "SELECT count(*) FROM pipeline_runs WHERE status = 'failed'")[0][0]
     write_csv(landing / "call logs" / "call_logs_day_2025-06-01.csv",
               [CALLS[0]] + [[*row[:2], "", *row[3:]] for row in CALLS[1:]])
-    with pytest.raises(CriticalExpectationFailed, match="expect_table_row_count_to_be_between"):
+    with pytest.raises(pipeline.RunFailed) as raised:
         pipeline.run(settings, dt.date(2025, 6, 1), spark=spark, progress=lambda _: None)
+    failed = raised.value
+    assert isinstance(failed.__cause__, CriticalExpectationFailed)
+    assert "expect_table_row_count_to_be_between" in str(failed.__cause__)
+    # One line names the step and the root cause; the trace is in a log beside the report.
+    assert str(failed) == (f"run {failed.result.run_id} failed in silver: CriticalExpectationFailed: suite 'call_logs':"
+                           f" 1 critical expectation(s) failed (results: {failed.__cause__.outcome.result_location}):")
+    explained = failed.explained().splitlines()
+    assert explained[0] == str(failed) and len(explained) == 3
+    [trace] = (tmp_path / "runs").rglob("*.log")
+    assert explained[1] == f"  full trace: {trace}" and explained[2].startswith("  report: ")
+    assert trace.read_text().startswith("Traceback") and "CriticalExpectationFailed" in trace.read_text()
     assert not (tmp_path / "lake" / "silver").exists()
     report = json.loads(next((tmp_path / "runs").rglob("*.json")).read_text())
     assert report["status"] == "failed" and "CriticalExpectationFailed" in report["error"]
+    assert report["trace_log"] == trace.name
     assert query(conformance_dsn, "SELECT count(*) FROM pipeline_runs WHERE status = 'failed'")[0][0] == runs_before + 1

@@ -11,7 +11,7 @@ from coretelecoms import pipeline
 from coretelecoms.platform.settings import SettingsError, load_settings
 from coretelecoms.platform.spark import VERBOSE_VARIABLE
 
-EXIT_SETTINGS = 2
+EXIT_FAILURE, EXIT_SETTINGS = 1, 2
 
 
 def iso_date(text: str) -> dt.date:
@@ -61,7 +61,13 @@ def cmd_run(args) -> int:
     settings = _settings(args)
     stages = pipeline.stages_up_to(args.stage)
     print(f"run {args.date} ({', '.join(stages)}) env={settings.env}")
-    result = pipeline.run(settings, args.date, stages=stages, scope=args.scope, rebuild_features=args.rebuild_features)
+    try:
+        result = pipeline.run(settings, args.date, stages=stages, scope=args.scope, rebuild_features=args.rebuild_features)
+    except pipeline.RunFailed as failed:
+        if isinstance(failed.__cause__, SettingsError):  # a setting only checked when the run needs it
+            raise failed.__cause__ from None
+        print(failed.explained(), file=sys.stderr)
+        return EXIT_FAILURE
     for outcome in result.not_ready:
         print(f"  not ready: {outcome.message}")
     print(f"run {result.run_id}: {result.status}; report {', '.join(result.report_html)}")
@@ -88,11 +94,18 @@ def cmd_sql(args) -> int:
 
 
 def cmd_lifecycle(args) -> int:
-    from coretelecoms.platform.spark import spark_session
-    from coretelecoms.reporting.complaint import complaint_story
+    from coretelecoms.reporting.complaint import complaint_story, rows_from_lake, rows_from_postgres
 
     settings = _settings(args)
-    text, found = complaint_story(spark_session(settings, app_name="coretelecoms lifecycle"), settings, args.complaint_id)
+    if settings.has_conformance_database:
+        from coretelecoms.platform.postgres import conformance_url
+
+        rows = rows_from_postgres(conformance_url(settings), args.complaint_id)
+    else:
+        from coretelecoms.platform.spark import spark_session
+
+        rows = rows_from_lake(spark_session(settings, app_name="coretelecoms lifecycle"), settings, args.complaint_id)
+    text, found = complaint_story(args.complaint_id, rows)
     print(text)
     return 0 if found else 1
 

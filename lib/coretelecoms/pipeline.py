@@ -30,6 +30,7 @@ from coretelecoms.platform.settings import Settings
 from coretelecoms.platform.spark import configure_s3, spark_session
 from coretelecoms.quality.stage import check_batches, mark_dimensions_processed, publish_data_docs, write_issues
 from coretelecoms.reporting import run_report
+from coretelecoms.reporting.failure import root_cause, trace_text
 from coretelecoms.reporting.outcome import FAILED, NOT_READY_STATUS, RunResult, audit_row, report_run
 from coretelecoms.sources.catalog import complaint_inputs, dimension_inputs
 
@@ -112,14 +113,35 @@ def run(
             with step("conformance_postgres"):
                 gold_rows = gold_rows_of(spark, settings, run_date) if "gold" in stages else {}
                 load_postgres(spark, settings, dsn, audit_row(result), result.conformance, gold_rows, progress)
-    except Exception as error:  # recorded in the run report and the audit table, then re-raised
-        result.status, result.error = FAILED, bounded_error(error)
+    except Exception as error:  # recorded in the report, its trace log and the audit table, then raised as RunFailed
+        result.status, result.error, result.trace = FAILED, bounded_error(error), trace_text(error)
         if dsn:
-            record_failed_run(dsn, audit_row(result))
-        raise
+            try:
+                record_failed_run(dsn, audit_row(result))
+            except Exception as audit_error:  # noqa: BLE001 - a database that is down must not hide the run's error
+                progress(f"postgres: the failure could not be recorded in pipeline_runs: {root_cause(audit_error)}")
+        raise RunFailed(result, error) from error
     finally:
         report_run(spark, settings, result, progress)
     return result
+
+
+class RunFailed(RuntimeError):
+    """A run failed: one line says in which step and why (the root cause); `result` holds its report
+    and trace log locations (written by the time this reaches the caller); `__cause__` is the error."""
+
+    def __init__(self, result: RunResult, error: BaseException):
+        self.result = result
+        super().__init__(f"run {result.run_id} failed in {result.failed_stage or 'setup'}: {root_cause(error)}")
+
+    def explained(self) -> str:
+        """The line, then where to read more: the full trace and the run report."""
+        lines = [str(self)]
+        if self.result.trace_locations:
+            lines.append(f"  full trace: {self.result.trace_locations[-1]}")
+        if self.result.report_html:
+            lines.append(f"  report: {self.result.report_html[-1]}")
+        return "\n".join(lines)
 
 
 ERROR_LIMIT = 2_000  # characters of an error kept in the report and pipeline_runs: an offending value may be huge

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+import time
 
 import psycopg2
 import pytest
@@ -19,6 +20,7 @@ from coretelecoms.conformance.load import (
     load_run,
     loaded_versions,
     record_failed_run,
+    staging_lock,
     write_staging,
 )
 from coretelecoms.platform.delta import LakeVersion
@@ -452,6 +454,29 @@ def test_write_staging_refuses_a_frame_that_does_not_fit(spark, migrated):
 
     with pytest.raises(ValueError, match=r"agent_id is string, expected int; experience is missing"):
         write_staging(frame, "agents", migrated, connections=1)
+
+
+def test_a_second_run_waits_for_the_first_from_its_staging_to_its_commit(migrated):
+    """Two runs of a date (a schedule and a manual re-run) never stage into each other's load."""
+    said, order = [], []
+
+    def second_run():
+        with staging_lock(migrated, said.append):
+            order.append("second stages")
+
+    with staging_lock(migrated, said.append):
+        order.append("first stages")
+        second = threading.Thread(target=second_run)
+        second.start()
+        deadline = time.monotonic() + 10
+        while not said and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert said == ["  postgres: another run is loading into this database; waiting for it to finish"]
+        time.sleep(0.3)
+        assert order == ["first stages"]  # still waiting
+        order.append("first commits")
+    second.join(timeout=10)
+    assert order == ["first stages", "first commits", "second stages"]
 
 
 def test_a_full_load_inserts_then_an_identical_load_changes_nothing_and_a_change_updates_one_row(spark, embedded_pg):

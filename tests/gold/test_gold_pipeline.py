@@ -85,11 +85,19 @@ def test_postgres_holds_the_same_gold(spark, generated_run, conformance_dsn):
         assert by_channel[channel] == read(spark, lake.silver(settings, channel)).count()
 
 
-def test_cli_lifecycle_answers_match_the_ground_truth(generated_run, gold_lifecycle, monkeypatch, capsys):
+@pytest.mark.parametrize("source", ["conformance database", "lake"])
+def test_cli_lifecycle_answers_match_the_ground_truth(generated_run, gold_lifecycle, conformance_dsn, monkeypatch,
+                                                      capsys, source):
     settings, truth, _ = generated_run
     expected = expected_lifecycles(truth)
     (channel, complaint), row = max(expected.items(), key=lambda item: sum(item[1][d] for d in lifecycle.DURATIONS))
     monkeypatch.setenv("CORETELECOMS__LAKE", settings.lake)
+    monkeypatch.setenv("CORETELECOMS__POSTGRES__SOURCE_URL", settings.postgres.source_url)
+    if source == "lake":  # no database configured: the lake answers, through Spark
+        monkeypatch.setenv("CORETELECOMS__POSTGRES__REQUIRED", "false")
+        monkeypatch.setenv("CORETELECOMS__POSTGRES__EMBEDDED_DIR", "")
+    else:  # the database answers, without Spark
+        monkeypatch.setenv("CORETELECOMS__POSTGRES__CONFORMANCE_URL", conformance_dsn)
     assert cli.main(["--env", "test", "lifecycle", complaint]) == 0
     printed = capsys.readouterr().out
     assert f"channel {channel}" in printed and f"now {row['current_status']}" in printed
@@ -97,6 +105,22 @@ def test_cli_lifecycle_answers_match_the_ground_truth(generated_run, gold_lifecy
         reached = f"first seen {row[milestone]}" if row[milestone] else "never"
         assert f"  {status:<12} {row[days]:>4}   {reached}" in printed
     assert cli.main(["--env", "test", "lifecycle", "no-such-complaint"]) == 1
+    assert f"is not in the lifecycle of the {source}" in capsys.readouterr().out
+
+
+def test_cli_lifecycle_of_a_resolved_call_shows_no_missing_resolution_time(generated_run, conformance_dsn, monkeypatch,
+                                                                           capsys):
+    """Calls report no resolution time: their history shows none, not a '-' beside 'Resolved'."""
+    [(complaint,)] = query(conformance_dsn, "SELECT complaint_id FROM complaint_lifecycle WHERE channel = 'call_logs'"
+                                            " AND current_status = 'Resolved' ORDER BY complaint_id LIMIT 1")
+    monkeypatch.setenv("CORETELECOMS__POSTGRES__CONFORMANCE_URL", conformance_dsn)
+    monkeypatch.setenv("CORETELECOMS__POSTGRES__SOURCE_URL", generated_run[0].postgres.source_url)
+    assert cli.main(["--env", "test", "lifecycle", complaint]) == 0
+    printed = capsys.readouterr().out
+    assert "history (source date, run date, status, agent):" in printed
+    [step] = [line for line in printed.splitlines() if "  Resolved " in line and " run " in line][:1]
+    assert not step.rstrip().endswith("-")
+    assert "days after the request, SLA (3 days)" in printed
 
 
 def test_every_run_wrote_json_and_html_reports(generated_run, monkeypatch, capsys):
@@ -113,4 +137,7 @@ def test_every_run_wrote_json_and_html_reports(generated_run, monkeypatch, capsy
     assert cli.main(["--env", "test", "report", "--date", last.run_date.isoformat()]) == 0
     printed = capsys.readouterr().out
     assert last.run_id in printed and "quarantine rate" in printed and "html report:" in printed
+    seconds = next(line.strip() for line in printed.splitlines() if line.strip().startswith("seconds "))
+    assert [part.split()[0] for part in seconds[len("seconds "):].split(", ")] == [
+        "bronze", "silver", "conformance_lake", "gold", "features", "data_docs", "conformance_postgres"]  # as they ran
     assert all(sum(result.gold.transitions.values()) > 0 for result in results)

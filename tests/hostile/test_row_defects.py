@@ -44,7 +44,7 @@ def hostile_run(tmp_path_factory, spark, source_dsn, hostile_dsn):
     [social] = (root / "landing").rglob(f"media_complaint_day_{DAY}.json")
     with calls.open(newline="") as handle:
         rows = list(csv.reader(handle))
-    header, first = rows[0], rows[1]
+    first = rows[1]
     customer, agent = first[2], first[4]
 
     def call(call_id: str, start: str = "2025-07-01 10:00:00", end: str = "2025-07-01 10:09:00") -> list[str]:

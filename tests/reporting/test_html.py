@@ -98,6 +98,14 @@ def test_a_minimal_failed_report_is_escaped_and_masked():
     assert "jane.doe@example.com" not in page and "j***@***.com" in page
     assert "failed" in page and "Failed at stage <b>unknown</b>" in page
     assert page.count("<svg") == 0
+    assert "full trace" not in page
+
+
+def test_a_failed_report_links_its_trace_log_relatively():
+    page = render_html({**FAILED, "failed_stage": "silver", "trace_log": "2025-06-03_x.log"}, [])
+
+    well_formed(page)
+    assert '<a href="2025-06-03_x.log">The full trace</a>' in page
 
 
 @pytest.mark.parametrize("report", [

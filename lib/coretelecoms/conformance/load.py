@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 import psycopg2
@@ -25,7 +26,8 @@ from pyspark.sql import functions as F
 from coretelecoms.platform.delta import LakeVersion
 from coretelecoms.platform.tables import RUN_DATE, RUN_ID, PostgresTable, foreign_keys, postgres_tables, staging_columns
 
-LOAD_LOCK = "coretelecoms.conformance.load"  # one load at a time per database
+LOAD_LOCK = "coretelecoms.conformance.load"  # one load transaction at a time per database
+STAGING_LOCK = "coretelecoms.conformance.staging"  # one run from its first staged row to its commit
 FAILED = "failed"
 MAX_REPORTED_KEYS = 10
 
@@ -33,6 +35,28 @@ MAX_REPORTED_KEYS = 10
 
 # ---------------------------------------------------------------------------------------------
 # Staging (Spark)
+
+
+@contextmanager
+def staging_lock(dsn: str, progress=print) -> Iterator[None]:
+    """Hold the database's staging tables for one run, from its first truncate until it commits.
+
+    Staging is shared: without this, a second run of the same date (a schedule and a manual re-run)
+    could truncate or fill the tables between the first run's COPY and its load. A session advisory
+    lock on a connection of its own; closing the connection releases it, also when the process dies.
+    A second run waits, and says so.
+    """
+    connection = psycopg2.connect(dsn)
+    try:
+        connection.autocommit = True
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_try_advisory_lock(hashtext(%s))", (STAGING_LOCK,))
+            if not cursor.fetchone()[0]:
+                progress("  postgres: another run is loading into this database; waiting for it to finish")
+                cursor.execute("SELECT pg_advisory_lock(hashtext(%s))", (STAGING_LOCK,))
+        yield
+    finally:
+        connection.close()
 
 
 def write_staging(frame: DataFrame, table: str, dsn: str, connections: int) -> int:

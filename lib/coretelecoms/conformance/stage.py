@@ -20,7 +20,15 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from coretelecoms.conformance.load import LoadCounts, RunLoad, empty_staging, load_run, loaded_versions, write_staging
+from coretelecoms.conformance.load import (
+    LoadCounts,
+    RunLoad,
+    empty_staging,
+    load_run,
+    loaded_versions,
+    staging_lock,
+    write_staging,
+)
 from coretelecoms.conformance.merge import append_status_history, merge_complaints, merge_dimension_scd2, newest_per_key
 from coretelecoms.conformance.orphans import check_parents, mark_resolved, merge_orphans, replayable, split_orphans
 from coretelecoms.platform import delta, lake
@@ -178,14 +186,15 @@ def load_postgres(spark: SparkSession, settings: Settings, dsn: str, run: RunLoa
     are loaded, and loading them again would change nothing.
     """
     sources = {**run_date_rows(spark, settings, run.run_date), **later_stages}
-    loaded = loaded_versions(dsn, run.run_date)
-    for table in staging_columns():
-        source = sources.get(table)
-        if source is not None and loaded.get(table) == source[1]:
-            result.already_loaded.append(table)
-            source = None
-        frame = source[0] if source is not None else empty_staging(spark, table)  # none: the table is still emptied
-        result.staged[table] = write_staging(frame, table, dsn, settings.jdbc.write_partitions)
-    if result.already_loaded:
-        progress(f"  postgres: nothing staged for {', '.join(result.already_loaded)} (already loaded from the same lake version)")
-    result.load = load_run(dsn, run, {table: version for table, (_, version) in sources.items()})
+    with staging_lock(dsn, progress):
+        loaded = loaded_versions(dsn, run.run_date)
+        for table in staging_columns():
+            source = sources.get(table)
+            if source is not None and loaded.get(table) == source[1]:
+                result.already_loaded.append(table)
+                source = None
+            frame = source[0] if source is not None else empty_staging(spark, table)  # none: the table is still emptied
+            result.staged[table] = write_staging(frame, table, dsn, settings.jdbc.write_partitions)
+        if result.already_loaded:
+            progress(f"  postgres: nothing staged for {', '.join(result.already_loaded)} (already loaded from the same lake version)")
+        result.load = load_run(dsn, run, {table: version for table, (_, version) in sources.items()})

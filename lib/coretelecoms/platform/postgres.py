@@ -265,4 +265,11 @@ def mask_dsn(dsn: str) -> str:
 
 
 _KEYWORD_PASSWORD = re.compile(r"(\bpassword\s*=\s*)(?:'(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+# In free text (an error message) a URL's user info runs to the last `@` before the next space.
+_URL_PASSWORD_IN_TEXT = re.compile(r"(://[^:/@\s]+:)\S*@")
+
+
+def mask_dsns_in_text(text: str) -> str:
+    """Free text (an error, a traceback) with the password of every DSN in it masked, in either form."""
+    return _KEYWORD_PASSWORD.sub(r"\1***", _URL_PASSWORD_IN_TEXT.sub(r"\1***@", text))
 _QUERY_PASSWORD = re.compile(r"((?:^|&)password=)[^&]*", re.IGNORECASE)

@@ -70,6 +70,8 @@ def _header(report: dict) -> str:
     if status == "failed":
         html += (f'<p>Failed at stage <b>{escape(report.get("failed_stage") or "unknown")}</b></p>'
                  f'<pre class="error">{escape(mask_personal_data(str(report.get("error") or "no error recorded")))}</pre>')
+        if report.get("trace_log"):  # beside this page: a relative link survives a copy to S3
+            html += f'<p><a href="{escape(report["trace_log"])}">The full trace</a></p>'
     return html
 
 
@@ -86,8 +88,19 @@ def _key_numbers(report: dict, earlier: list[dict]) -> str:
     return '<h2>Key numbers</h2><div class="kpis">' + "".join(kpis) + "</div>"
 
 
+# The steps of a run in the order they run (the JSON report keeps its keys sorted).
+RUN_STEPS = ("bronze", "silver", "conformance_lake", "gold", "features", "data_docs", "conformance_postgres")
+
+
+def step_timings(report: dict) -> list[tuple[str, float]]:
+    """(step, seconds) in the order the steps run; a step this version does not know comes last."""
+    timings = report.get("timings_seconds") or {}
+    order = {step: index for index, step in enumerate(RUN_STEPS)}
+    return sorted(timings.items(), key=lambda item: order.get(item[0], len(order)))
+
+
 def _charts(report: dict, earlier: list[dict]) -> str:
-    timings = [(stage, s) for stage, s in (report.get("timings_seconds") or {}).items() if _is_number(s)]
+    timings = [(stage, s) for stage, s in step_timings(report) if _is_number(s)]
     sources = [(o.get("source", "?"), o["rows"]) for o in report.get("bronze") or [] if _is_number(o.get("rows"))]
     ages = [(f"{bucket} days", n) for bucket, n in ((report.get("orphans") or {}).get("open_age_days") or {}).items()
             if _is_number(n)]

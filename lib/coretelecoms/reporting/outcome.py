@@ -44,6 +44,8 @@ class RunResult:
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.timezone.utc))
     timings: dict[str, float] = field(default_factory=dict)
     report_html: list[str] = field(default_factory=list)
+    trace: str = ""  # a failed run's masked traceback, written beside its report
+    trace_locations: list[str] = field(default_factory=list)
     notification: str = ""
 
     @property
@@ -128,6 +130,8 @@ def report_run(spark: SparkSession, settings: Settings, result: RunResult, progr
         if result.conformance is not None:
             result.open_orphans = run_report.open_orphans(spark, settings, result.run_date)
         report = build_report(result)
+        if result.trace:
+            result.trace_locations = run_report.write_trace(settings, report, result.trace)
         result.report_html = run_report.write_report(settings, report)
         result.notification = notify_run(settings, report, result.report_html[0])
         metrics = publish_run_metrics(report, settings)

@@ -14,7 +14,7 @@ from coretelecoms.platform import lake, storage
 from coretelecoms.platform.settings import Settings
 from coretelecoms.platform.tables import ORPHANED_COMPLAINTS, channels
 from coretelecoms.quality.stage import QualityResult
-from coretelecoms.reporting.html import recent_reports, render_html
+from coretelecoms.reporting.html import recent_reports, render_html, step_timings
 
 AGE_BUCKETS = (("0-1", 0, 1), ("2-7", 2, 7), ("8-30", 8, 30), (">30", 31, None))  # days since first seen
 
@@ -74,6 +74,18 @@ def write_report(settings: Settings, report: dict) -> list[str]:
     return html_locations
 
 
+def write_trace(settings: Settings, report: dict, trace: str) -> list[str]:
+    """Write a failed run's full trace as `<run_id>.log` beside its report in every report folder;
+    the report names it relatively (`trace_log`), so the pair can be copied anywhere together."""
+    report["trace_log"] = f"{report['run_id']}.log"
+    locations = []
+    for folder in report_dirs(settings):
+        location = storage.join(folder, report["run_date"], report["trace_log"])
+        storage.write_text(location, trace, "text/plain; charset=utf-8")
+        locations.append(location)
+    return locations
+
+
 def load_reports(folder: str) -> list[dict]:
     """Every run report under a report folder (oldest run date first); unreadable files are skipped."""
     reports = []
@@ -117,8 +129,8 @@ def summary_text(report: dict) -> str:
     if report.get("transitions"):
         top = sorted(report["transitions"].items(), key=lambda item: -item[1])[:6]
         lines.append("  transitions " + ", ".join(f"{name}: {count:,}" for name, count in top))
-    timings = report.get("timings_seconds", {})
+    timings = step_timings(report)
     if timings:
-        lines.append("  seconds " + ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in timings.items()))
+        lines.append("  seconds " + ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in timings))
     return "\n".join(lines)
 
