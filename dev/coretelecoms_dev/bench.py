@@ -389,7 +389,11 @@ class FixedCost:
         for name, original in self._originals.items():
             setattr(DataFrame, name, self._counted(original))
         self._listener = _PlanningListener(self.PHASES)
-        self._spark._jsparkSession.listenerManager().register(self._listener)
+        listeners = self._spark._jsparkSession.listenerManager()
+        listeners.register(self._listener)
+        # The Java proxy just registered: unregistering needs that object (another proxy of the same
+        # Python object is not equal to it).
+        self._registered = listeners.listListeners()[-1]
         return self
 
     def _counted(self, original):
@@ -406,7 +410,7 @@ class FixedCost:
         for name, original in self._originals.items():
             setattr(DataFrame, name, original)
         self._spark.sparkContext._jsc.sc().listenerBus().waitUntilEmpty()  # the last actions' events
-        self._spark._jsparkSession.listenerManager().unregister(self._listener)
+        self._spark._jsparkSession.listenerManager().unregister(self._registered)
         self.counts = {
             "spark_jobs": self._scheduler.nextJobId() - self._jobs,
             "spark_stages": self._scheduler.nextStageId() - self._stages,

@@ -53,6 +53,8 @@ def test_delta_commits_are_counted_from_the_lake_s_logs(spark, tmp_path):
         spark.range(3).cache().write.format("delta").save(str(tmp_path / "b"))
     assert cost.counts["delta_commits"] == 3 and cost.counts["persisted_frames"] == 1
     assert cost.counts["spark_jobs"] >= 3 and cost.counts["planned_actions"] >= 3  # Delta plans actions of its own
+    listeners = spark._jsparkSession.listenerManager().listListeners()
+    assert not any("Proxy" in listener.getClass().getName() for listener in listeners)  # unregistered again
 
 
 def test_each_run_has_a_floor_of_the_inputs_it_read_and_a_ratio_to_it(volume_report):
