@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 DEMO_ARGS ?= --days 3 --scale 0.01 --seed 7
 
-.PHONY: install jars demo test docs lint clean distclean bench dist
+.PHONY: install jars browser demo test docs lint clean distclean bench dist
 
 install: $(VENV)/.installed
 
@@ -25,8 +25,13 @@ var/jars/.complete: $(VENV)/.installed lib/coretelecoms/platform/jars.py
 demo: jars
 	$(BIN)/coretelecoms-dev demo $(DEMO_ARGS)
 
-test: jars
+test: jars browser
 	$(BIN)/python -m pytest
+
+# The report pages are tested the way users see them: in Debian's headless chromium, installed when missing.
+browser:
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y --no-install-recommends chromium >/dev/null; } \
+		|| { echo "chromium is needed by the tests: apt-get install chromium (as root)"; exit 1; }
 
 # The Great Expectations Data Docs site from the kept validation results.
 docs: jars

@@ -4,7 +4,10 @@ Serverless job run) and of the AWS Glue 5.1 jobs, with the same arguments everyw
     spark-submit jobs/run_pipeline.py --date 2025-06-01 [--stage gold] [--scope all] [--env emr] \\
         [--settings '{"lake": "s3a://bucket/lake", "postgres": {"secret_id": "coretelecoms/conformance"}}']
 
-Exit codes: 0 success, 1 failure, 2 configuration error, 3 an input is not ready yet (not a failure).
+Exit codes: 0 success, 1 failure, 2 configuration error, 3 an input is not ready yet (not a failure),
+4 an input was refused (wrong structure, or a dimension snapshot that shrank too much; the rest loaded).
+`--accept-shrink` lands a snapshot however much it shrank; under Glue, whose job arguments all take a
+value, pass `--settings '{"bronze": {"max_snapshot_shrink": 1}}'` instead.
 """
 from __future__ import annotations
 
@@ -73,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="conf/<env>.yaml (default: CORETELECOMS_ENV, else glue under Glue, else local)")
     parser.add_argument("--scope", default="all", choices=pipeline.SCOPES,
                         help="all sources, or only the dimensions or only the complaints")
+    parser.add_argument("--accept-shrink", action="store_true",
+                        help="land a customers or agents snapshot even if it is much smaller than the last one")
     parser.add_argument("--settings", type=setting_overrides, default={},
                         help="JSON object of setting overrides, nested like the YAML (secret ids, never secrets)")
     return parser
@@ -117,7 +122,8 @@ def main(argv: list[str]) -> int:
     except SettingsError as error:
         return configuration_error(error)
     try:
-        result = pipeline.run(settings, args.date, stages=pipeline.stages_up_to(args.stage), scope=args.scope)
+        result = pipeline.run(settings, args.date, stages=pipeline.stages_up_to(args.stage), scope=args.scope,
+                              accept_shrink=args.accept_shrink)
     except SettingsError as error:  # before the run started
         return configuration_error(error)
     except pipeline.RunFailed as failed:  # one masked line with the root cause; the masked trace is in its log
@@ -127,6 +133,8 @@ def main(argv: list[str]) -> int:
         if not failed.result.trace_locations:  # the log could not be written (a read-only lake): show it here
             print(failed.result.trace, file=sys.stderr)
         return EXIT_FAILURE
+    for outcome in result.rejected_inputs:
+        print(f"rejected input {outcome.source} {outcome.location}: {outcome.message}; to fix: {outcome.fix}")
     print(f"run {result.run_id}: {result.status}; report {', '.join(result.report_html) or '(not written)'}")
     return result.exit_code
 

@@ -62,7 +62,8 @@ def cmd_run(args) -> int:
     stages = pipeline.stages_up_to(args.stage)
     print(f"run {args.date} ({', '.join(stages)}) env={settings.env}")
     try:
-        result = pipeline.run(settings, args.date, stages=stages, scope=args.scope, rebuild_features=args.rebuild_features)
+        result = pipeline.run(settings, args.date, stages=stages, scope=args.scope, rebuild_features=args.rebuild_features,
+                              accept_shrink=args.accept_shrink)
     except pipeline.RunFailed as failed:
         if isinstance(failed.__cause__, SettingsError):  # a setting only checked when the run needs it
             raise failed.__cause__ from None
@@ -70,6 +71,8 @@ def cmd_run(args) -> int:
         return EXIT_FAILURE
     for outcome in result.not_ready:
         print(f"  not ready: {outcome.message}")
+    for outcome in result.rejected_inputs:
+        print(f"  rejected input {outcome.source} {outcome.location}: {outcome.message}\n    to fix: {outcome.fix}")
     print(f"run {result.run_id}: {result.status}; report {', '.join(result.report_html)}")
     return result.exit_code
 
@@ -178,6 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="which sources: a scheduler may refresh dimensions before complaints")
     run.add_argument("--rebuild-features", action="store_true",
                      help="recompute every month of complaint_features, not only the months the run touched")
+    run.add_argument("--accept-shrink", action="store_true",
+                     help="land a customers or agents snapshot even if it is much smaller than the last one")
     run.set_defaults(func=cmd_run)
 
     lifecycle = commands.add_parser("lifecycle", help="a complaint's status history and the days it spent in each status")

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from pyspark.sql import SparkSession
 
-from coretelecoms.bronze.ingest import RunContext, ingest
+from coretelecoms.bronze.ingest import REJECTED_INPUT, RunContext, ingest
 from coretelecoms.conformance.database import apply_migrations
 from coretelecoms.conformance.load import record_failed_run
 from coretelecoms.conformance.stage import load_postgres, merge_silver
@@ -31,7 +31,7 @@ from coretelecoms.platform.spark import configure_s3, spark_session
 from coretelecoms.quality.stage import check_batches, mark_dimensions_processed, publish_data_docs, write_issues
 from coretelecoms.reporting import run_report
 from coretelecoms.reporting.failure import root_cause, trace_text
-from coretelecoms.reporting.outcome import FAILED, NOT_READY_STATUS, RunResult, audit_row, report_run
+from coretelecoms.reporting.outcome import FAILED, RunResult, audit_row, report_run
 from coretelecoms.sources.catalog import complaint_inputs, dimension_inputs
 
 STAGES = ("bronze", "silver", "conformance", "gold")  # a run goes up to and including the stage asked for
@@ -79,6 +79,7 @@ def run(
     progress=print,
     timing: Timing | None = None,
     rebuild_features: bool = False,  # recompute every month of complaint_features, not only the touched ones
+    accept_shrink: bool = False,  # land a customers or agents snapshot however much smaller it is
 ) -> RunResult:
     """Run the given stages for one date in one Spark session; dimensions before complaints."""
     unknown = set(stages) - set(STAGES)
@@ -91,7 +92,7 @@ def run(
     def step(name: str) -> _Step:
         return _Step(result, name, progress, timing)
 
-    context = RunContext(result.run_id, run_date)
+    context = RunContext(result.run_id, run_date, accept_shrink)
     spark = spark or spark_session(settings, app_name=f"coretelecoms {run_date}")
     configure_s3(spark, settings)  # a session passed in (tests, notebooks) learns this run's buckets and roles
     dsn = _conformance_database(settings, stages, result, progress)
@@ -103,12 +104,13 @@ def run(
         with step("bronze"):
             for source_input in inputs:
                 outcome = ingest(spark, settings, source_input, context)
-                progress(f"  bronze {outcome.source:<15} {outcome.status:<10} {_count(outcome.rows):>10} rows  {outcome.seconds:6.1f}s")
+                progress(f"  bronze {outcome.source:<15} {outcome.status:<14} {_count(outcome.rows):>10} rows  {outcome.seconds:6.1f}s")
+                if outcome.status == REJECTED_INPUT:
+                    progress(f"    refused {outcome.location}: {outcome.message}")
                 result.bronze.append(outcome)
         if "silver" in stages:
             _lake(spark, settings, result, step, progress, timing, rebuild_features)
-        if result.not_ready:
-            result.status = NOT_READY_STATUS
+        result.settle_status()
         if dsn:
             with step("conformance_postgres"):
                 gold_rows = gold_rows_of(spark, settings, run_date) if "gold" in stages else {}

@@ -10,6 +10,7 @@ from psycopg2 import sql
 from coretelecoms.bronze.ingest import (
     INGESTED,
     NOT_READY,
+    REJECTED_INPUT,
     REPLACED,
     UNCHANGED,
     RunContext,
@@ -69,16 +70,21 @@ def write_csv(path, rows):
         csv.writer(handle, lineterminator="\n").writerows(rows)
 
 
-def create_web_table(dsn, table, rows):
+def create_web_table(dsn, table, rows, columns=WEB_COLUMNS):
     with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
         cursor.execute("CREATE SCHEMA IF NOT EXISTS customer_complaints")
         name = sql.Identifier("customer_complaints", table)
         cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(name))
         cursor.execute(sql.SQL("CREATE TABLE {} ({})").format(
-            name, sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in WEB_COLUMNS)))
+            name, sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(c)) for c in columns)))
         cursor.executemany(
-            sql.SQL("INSERT INTO {} VALUES ({})").format(name, sql.SQL(", ").join(sql.Placeholder() * len(WEB_COLUMNS))),
+            sql.SQL("INSERT INTO {} VALUES ({})").format(name, sql.SQL(", ").join(sql.Placeholder() * len(columns))),
             rows)
+
+
+def drop_web_table(dsn, table):
+    with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
+        cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(sql.Identifier("customer_complaints", table)))
 
 
 @pytest.fixture
@@ -93,8 +99,8 @@ def landing(tmp_path, source_dsn):
     return root
 
 
-def ingest_day(spark, settings, day=DAY, run_id="run-1"):
-    context = RunContext(run_id, day)
+def ingest_day(spark, settings, day=DAY, run_id="run-1", accept_shrink=False):
+    context = RunContext(run_id, day, accept_shrink)
     return {i.source: ingest(spark, settings, i, context) for i in dimension_inputs(settings, day) + complaint_inputs(settings, day)}
 
 
@@ -149,24 +155,20 @@ def test_reingesting_is_idempotent_and_a_changed_input_replaces_its_rows(spark, 
     assert len(bronze_rows(spark, settings, "customers", ["customer_id"])) == 4
 
 
-def test_an_empty_input_lands_no_rows_and_says_so(spark, tmp_path, landing, source_dsn):
-    """Appending nothing makes no Delta commit: the count is not the previous input's."""
+def test_an_empty_web_table_is_refused_and_lands_nothing(spark, tmp_path, landing, source_dsn):
+    """A table with no rows is a structural defect: refused with its reason, recorded in its manifest."""
     settings = make_settings(tmp_path, source_dsn)
-    ingest_day(spark, settings)
-    full_day, empty_day = dt.date(2025, 6, 4), dt.date(2025, 6, 5)  # tables of their own: others expect none on 06-02
-    create_web_table(source_dsn, "web_form_request_2025_06_04", WEB_ROWS)
+    empty_day = dt.date(2025, 6, 5)  # a table of its own: others expect none on 06-02
     create_web_table(source_dsn, "web_form_request_2025_06_05", [])
     try:
-        for day, run_id in ((full_day, "run-full"), (empty_day, "run-empty")):  # the same header: one commit each
-            [web] = [i for i in complaint_inputs(settings, day) if i.source == "web_complaints"]
-            outcome = ingest(spark, settings, web, RunContext(run_id, day))
+        [web] = [i for i in complaint_inputs(settings, empty_day) if i.source == "web_complaints"]
+        outcome = ingest(spark, settings, web, RunContext("run-empty", empty_day))
     finally:
-        with psycopg2.connect(source_dsn) as connection, connection.cursor() as cursor:
-            cursor.execute("DROP TABLE customer_complaints.web_form_request_2025_06_04, "
-                           "customer_complaints.web_form_request_2025_06_05")
-    assert (outcome.status, outcome.rows) == (INGESTED, 0)
+        drop_web_table(source_dsn, "web_form_request_2025_06_05")
+    assert (outcome.status, outcome.rows) == (REJECTED_INPUT, 0)
+    assert outcome.message == "no data rows: the input has a header and nothing else"
     manifest = json.loads(open(manifest_location(settings, outcome)).read())
-    assert manifest["rows"] == 0
+    assert (manifest["status"], manifest["location"]) == (REJECTED_INPUT, "customer_complaints.web_form_request_2025_06_05")
 
 
 def test_missing_daily_input_is_not_ready_and_the_rest_still_ingest(spark, tmp_path, landing, source_dsn):
@@ -188,7 +190,7 @@ def test_dimension_is_one_object_across_run_dates(spark, tmp_path, landing, sour
     settings = make_settings(tmp_path, source_dsn)
     ingest_day(spark, settings, day=DAY)
     write_csv(landing / "customers" / "customers_dataset.csv", CUSTOMERS[:2])
-    later = ingest_day(spark, settings, day=DAY + dt.timedelta(days=1), run_id="run-2")
+    later = ingest_day(spark, settings, day=DAY + dt.timedelta(days=1), run_id="run-2", accept_shrink=True)
     assert (later["customers"].status, later["customers"].rows) == (REPLACED, 1)
     assert (later["agents"].status, later["agents"].rows) == (UNCHANGED, 1)
     assert bronze_rows(spark, settings, "customers", ["customer_id", "_run_id"]) == [(CUSTOMERS[1][0], "run-2")]

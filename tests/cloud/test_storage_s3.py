@@ -60,8 +60,9 @@ def test_each_bucket_is_reached_through_its_own_role(account, s3_server, buckets
     with account.iam_enforced():
         assert storage.exists(call_log)
         assert not storage.exists(storage.join(settings.landing, "call logs", "call_logs_day_2025-06-02.csv"))
-        fingerprint = storage.fingerprint(call_log)
-        storage.write_json(manifest, {"rows": 2, "sha256": fingerprint.sha256})
+        with storage.read_hashing(call_log) as stream:
+            stream.drain()
+        storage.write_json(manifest, {"rows": 2, "sha256": stream.sha256})
         storage.write_json(report, {"status": "succeeded"})
         assert storage.read_json(manifest) == {"rows": 2, "sha256": hashlib.sha256(CALL_LOG).hexdigest()}
         assert storage.exists(manifest) and not storage.exists(manifest + ".partial")
@@ -70,7 +71,7 @@ def test_each_bucket_is_reached_through_its_own_role(account, s3_server, buckets
     ours = signed_requests[first_request:]
     for bucket, role in ((buckets.landing, buckets.landing_role), (buckets.lake, buckets.lake_role)):
         assert keys_used_on(ours, bucket) and keys_used_on(ours, bucket) <= account.access_keys_of(role), bucket
-    assert (fingerprint.size, fingerprint.sha256) == (len(CALL_LOG), hashlib.sha256(CALL_LOG).hexdigest())
+    assert (stream.size, stream.sha256) == (len(CALL_LOG), hashlib.sha256(CALL_LOG).hexdigest())
     written = account.client("s3").get_object(Bucket=buckets.lake, Key=manifest.split("/", 3)[3])["Body"].read()
     assert b'"rows": 2' in written
 

@@ -348,7 +348,7 @@ EXPECTED_CONSTRAINTS = {
         "CHECK ((LEAST(backlog_days, in_progress_days, blocked_days, resolved_days) >= 0))"),
     "complaint_lifecycle_resolution_check": (
         "complaint_lifecycle", "CHECK (((current_status = 'Resolved'::text) = (resolution_date IS NOT NULL)))"),
-    "pipeline_runs_status_check": ("pipeline_runs", one_of("status", "running", "succeeded", "not_ready", "failed")),
+    "pipeline_runs_status_check": ("pipeline_runs", one_of("status", "running", "succeeded", "not_ready", "rejected_input", "failed")),
     "complaints_pk": ("complaints", "PRIMARY KEY (channel, complaint_id)"),
     "complaints_channel_check": ("complaints", CHANNEL),
     "complaint_features_pk": ("complaint_features", "PRIMARY KEY (customer_id, month)"),

@@ -2,6 +2,9 @@
 
 An input is identified by its location and checksum: the same input again is skipped, a changed
 input replaces its earlier rows (one atomic Delta commit), and a missing daily input is "not ready".
+An input whose structure is wrong (sources.structure), a dimension snapshot that shrank too much, or
+one Spark reads as a different number of records than the independent parse counted is not landed:
+it is a "rejected_input", with the reason and what to fix, and the run's other inputs go on.
 """
 from __future__ import annotations
 
@@ -30,16 +33,21 @@ from coretelecoms.platform.spark import sql_literal
 from coretelecoms.platform.tables import dimensions
 from coretelecoms.sources.catalog import SourceInput
 from coretelecoms.sources.readers import InputNotReady, Probe, RawBatch, positional, probe_input, read_input
+from coretelecoms.sources.structure import shrink_defect, structure_defect
 
 RAW_COLUMNS_PROPERTY = "coretelecoms.raw_columns"  # JSON {delta-safe name: raw header}
 
 INGESTED, REPLACED, UNCHANGED, NOT_READY = "ingested", "replaced", "unchanged", "not_ready"
+REJECTED_INPUT = "rejected_input"
+FIX_AT_SOURCE = "correct the input at its source, then re-run this date"
+FIX_SHRINK = "if the source really shrank, re-run this date with --accept-shrink"
 
 
 @dataclass(frozen=True)
 class RunContext:
     run_id: str
     run_date: dt.date
+    accept_shrink: bool = False  # land a dimension snapshot however much it shrank
 
 
 @dataclass(frozen=True)
@@ -47,13 +55,15 @@ class IngestOutcome:
     source: str
     location: str
     source_date: str
-    status: str  # ingested, replaced, unchanged, not_ready
+    status: str  # ingested, replaced, unchanged, not_ready, rejected_input
     rows: int | None
     size: int | None
     checksum: str | None
     table: str
     seconds: float
-    message: str = ""
+    message: str = ""  # for not_ready and rejected_input: why
+    fix: str = ""  # for rejected_input: what to do
+    columns: tuple[str, ...] = ()  # the input's own raw header
 
 
 def manifest_location(settings: Settings, outcome: IngestOutcome) -> str:
@@ -141,12 +151,25 @@ def ingest(spark: SparkSession, settings: Settings, source_input: SourceInput, r
     started_at = dt.datetime.now(dt.timezone.utc)
     table = lake.bronze(settings, source_input.source)
 
-    def outcome(status: str, rows=None, probe: Probe | None = None, message: str = "") -> IngestOutcome:
+    def outcome(status: str, rows=None, probe: Probe | None = None, message: str = "", fix: str = "") -> IngestOutcome:
         return IngestOutcome(
             source=source_input.source, location=source_input.location, source_date=source_input.source_date.isoformat(),
             status=status, rows=rows, size=probe.size if probe else None, checksum=probe.checksum if probe else None,
-            table=table, seconds=round(time.monotonic() - started, 3), message=message,
+            table=table, seconds=round(time.monotonic() - started, 3), message=message, fix=fix,
+            columns=probe.shape.header if probe and status in (INGESTED, REPLACED, UNCHANGED) else (),
         )
+
+    def recorded(result: IngestOutcome) -> IngestOutcome:
+        storage.write_json(manifest_location(settings, result), {
+            **asdict(result),
+            "destination": table,
+            "run_id": run.run_id,
+            "run_date": run.run_date.isoformat(),
+            "started_at": started_at.isoformat(),
+            "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "checksum_algorithm": "sha256 of the rows as text, in load order" if source_input.kind == "jdbc" else "sha256",
+        })
+        return result
 
     try:
         probe = probe_input(settings, source_input)
@@ -155,6 +178,15 @@ def ingest(spark: SparkSession, settings: Settings, source_input: SourceInput, r
     landed = _landed_versions(spark, table, source_input)
     if probe.checksum in landed:
         return outcome(UNCHANGED, rows=landed[probe.checksum], probe=probe, message="already in bronze with the same checksum")
+    defect = structure_defect(probe.shape, source_input.source)
+    if defect:
+        return recorded(outcome(REJECTED_INPUT, rows=0, probe=probe, message=defect, fix=FIX_AT_SOURCE))
+    if source_input.source in dimensions() and not run.accept_shrink:
+        shrank = shrink_defect(probe.shape.records, max(landed.values(), default=None),
+                               settings.bronze.max_snapshot_shrink)
+        if shrank:
+            return recorded(outcome(REJECTED_INPUT, rows=0, probe=probe, message=shrank, fix=FIX_SHRINK))
+    version_before = _version(spark, table)
     batch = read_input(spark, settings, source_input, probe)
     try:
         rows, mapping = to_bronze_rows(batch, run, started_at.replace(tzinfo=None))
@@ -163,18 +195,27 @@ def ingest(spark: SparkSession, settings: Settings, source_input: SourceInput, r
     finally:
         for cached in batch.cached:
             cached.unpersist()
+    if written != probe.shape.records:  # Spark and the independent parse disagree: a record was split or lost
+        _undo_write(spark, table, version_before, source_input, probe.checksum)
+        message = (f"Spark read {written:,} records where an independent parse of the input counts "
+                   f"{probe.shape.records:,}; the write was undone")
+        return recorded(outcome(REJECTED_INPUT, rows=0, probe=probe, message=message, fix=FIX_AT_SOURCE))
     _record_raw_columns(spark, table, mapping)
-    result = outcome(REPLACED if landed else INGESTED, rows=written, probe=probe)
-    storage.write_json(
-        manifest_location(settings, result),
-        {
-            **asdict(result),
-            "destination": table,
-            "run_id": run.run_id,
-            "run_date": run.run_date.isoformat(),
-            "started_at": started_at.isoformat(),
-            "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
-            "checksum_algorithm": "sha256 of the rows as text, in load order" if source_input.kind == "jdbc" else "sha256",
-        },
-    )
-    return result
+    return recorded(outcome(REPLACED if landed else INGESTED, rows=written, probe=probe))
+
+
+def _version(spark: SparkSession, table: str) -> int | None:
+    path = storage.spark_path(table)
+    if not DeltaTable.isDeltaTable(spark, path):
+        return None
+    return DeltaTable.forPath(spark, path).history(1).first()["version"]
+
+
+def _undo_write(spark: SparkSession, table: str, version_before: int | None, source_input: SourceInput,
+                checksum: str) -> None:
+    """Take back the write just made: restore the version before it, or (a table it created) delete its rows."""
+    bronze = DeltaTable.forPath(spark, storage.spark_path(table))
+    if version_before is None:
+        bronze.delete((F.col(SOURCE) == source_input.location) & (F.col(SOURCE_CHECKSUM) == checksum))
+    else:
+        bronze.restoreToVersion(version_before)

@@ -79,6 +79,11 @@ class SecretsManagerSettings:
 
 
 @dataclass(frozen=True)
+class BronzeSettings:
+    max_snapshot_shrink: float  # a dimension snapshot this share smaller than the last one landed is refused
+
+
+@dataclass(frozen=True)
 class GoldSettings:
     sla_days: int  # a complaint resolved within this many days of its request met the SLA
 
@@ -101,6 +106,7 @@ class Settings:
     postgres: PostgresSettings
     jdbc: JdbcSettings
     agents: AgentsSettings
+    bronze: BronzeSettings
     gold: GoldSettings
     notifications: NotificationSettings
     data_docs: str  # the Great Expectations Data Docs site: a folder or s3a:// URI
@@ -239,6 +245,16 @@ class _Reader:
             raise SettingsError(f"{self.source}: setting '{self._key(key)}' must be at least {minimum}, got {number}")
         return number
 
+    def fraction(self, key: str) -> float:
+        value = self._get(key)
+        try:
+            number = float(str(value))
+        except ValueError:
+            raise SettingsError(f"{self.source}: setting '{self._key(key)}' must be a number, got '{value}'") from None
+        if not 0 <= number <= 1:
+            raise SettingsError(f"{self.source}: setting '{self._key(key)}' must be between 0 and 1, got {number}")
+        return number
+
     def one_of(self, *keys: str, reason: str) -> str:
         """The first of `keys` that is set; an error naming them all when none is."""
         for key in keys:
@@ -289,6 +305,7 @@ def _build(raw: dict, env: str, source: str, project_root: Path) -> Settings:
     postgres = top.section("postgres")
     jdbc = top.section("jdbc")
     agents = top.section("agents")
+    bronze = top.section("bronze")
     gold = top.section("gold")
     notifications = top.section("notifications")
     s3 = _s3_settings(top.section("s3"))
@@ -347,6 +364,7 @@ def _build(raw: dict, env: str, source: str, project_root: Path) -> Settings:
             service_account_file=agents.text("service_account_file"),
             service_account_secret_id=agents.text("service_account_secret_id"),
         ),
+        bronze=BronzeSettings(max_snapshot_shrink=bronze.fraction("max_snapshot_shrink")),
         gold=GoldSettings(sla_days=gold.integer("sla_days", minimum=0)),
         notifications=NotificationSettings(
             on_success=notifications.flag("on_success"),

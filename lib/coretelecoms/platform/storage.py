@@ -1,7 +1,7 @@
 """Small file operations on a location that is either a local folder or an s3a:// URI.
 
 Spark reads and writes the data itself; this module handles what Spark does not: existence checks,
-size and checksum of an input, and the JSON manifests and reports.
+a checksumming stream of an input, and the JSON manifests and reports.
 
 S3 credentials are chosen by bucket, as S3A does with its per-bucket options: `use_s3_settings`
 records, for each bucket of a Settings' locations, the role and endpoint to reach it with, and every
@@ -11,9 +11,12 @@ default credentials on AWS.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import io
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -81,28 +84,46 @@ def exists(location: str) -> bool:
         raise
 
 
-@dataclass(frozen=True)
-class Fingerprint:
-    size: int
-    sha256: str
+class HashingReader(io.RawIOBase):
+    """A readable binary stream that keeps the SHA-256 and size of everything read through it, so an
+    input is checksummed in the same pass that parses it."""
+
+    def __init__(self, source):
+        self.source, self.digest, self.size = source, hashlib.sha256(), 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        block = self.source.read(len(buffer))
+        self.digest.update(block)
+        self.size += len(block)
+        buffer[: len(block)] = block
+        return len(block)
+
+    def drain(self) -> None:
+        """Read to the end (a parse may stop early): the checksum is always the whole object's."""
+        for _ in iter(lambda: self.read(CHUNK), b""):
+            pass
+
+    @property
+    def sha256(self) -> str:
+        return self.digest.hexdigest()
 
 
-def fingerprint(location: str) -> Fingerprint:
-    """Size and SHA-256 of an input object, streamed (the customers file is hundreds of MB)."""
-    digest = hashlib.sha256()
-    size = 0
+@contextlib.contextmanager
+def read_hashing(location: str) -> Iterator[HashingReader]:
+    """An input object as a stream that checksums what is read (the customers file is hundreds of MB)."""
     if is_s3(location):
         bucket, key = _bucket_key(location)
-        stream = _s3(bucket).get_object(Bucket=bucket, Key=key)["Body"]
-        for block in iter(lambda: stream.read(CHUNK), b""):
-            digest.update(block)
-            size += len(block)
+        body = _s3(bucket).get_object(Bucket=bucket, Key=key)["Body"]
+        try:
+            yield HashingReader(body)
+        finally:
+            body.close()
     else:
         with open(location, "rb") as handle:
-            for block in iter(lambda: handle.read(CHUNK), b""):
-                digest.update(block)
-                size += len(block)
-    return Fingerprint(size=size, sha256=digest.hexdigest())
+            yield HashingReader(handle)
 
 
 def write_json(location: str, document: dict) -> None:

@@ -15,6 +15,7 @@ and expectation suite): see README, "Adding a source".
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from pyspark.sql import types as T
@@ -61,6 +62,11 @@ def schema(columns: tuple[Column, ...]) -> T.StructType:
 
 # --- source entities ---------------------------------------------------------------------------------
 
+def squashed_header(name: str) -> str:
+    """`customeR iD`, `customeR_iD`, `customer_id` -> `customerid`: how a raw header is matched to a field."""
+    return re.sub(r"[^A-Za-z0-9]+", "", name).lower()
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     name: str  # canonical silver name
@@ -101,6 +107,12 @@ class EntitySpec:
 
     def field(self, name: str) -> FieldSpec:
         return next(f for f in self.fields if f.name == name)
+
+    def missing_fields(self, header: tuple[str, ...]) -> list[str]:
+        """The fields no raw header name stands for (an input without them cannot be cleaned)."""
+        found = {squashed_header(name) for name in header}
+        found |= {field for alias, field in self.header_aliases if alias in found}
+        return [f.name for f in self.fields if squashed_header(f.name) not in found and f.name not in found]
 
     @property
     def columns(self) -> tuple[Column, ...]:

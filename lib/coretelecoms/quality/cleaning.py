@@ -36,7 +36,7 @@ from pyspark.sql import functions as F
 
 from coretelecoms.bronze.columns import LINEAGE_COLUMNS
 from coretelecoms.platform.spark import sql_literal
-from coretelecoms.platform.tables import ENTITIES as ENTITY_SPECS
+from coretelecoms.platform.tables import ENTITIES as ENTITY_SPECS, squashed_header
 
 ColumnOrName = Column | str
 
@@ -151,15 +151,10 @@ _NOT_ALPHANUMERIC = r"[^A-Za-z0-9]+"
 _LEAKED_INDEX = r"(?:unnamed[0-9]*)?|column1"
 
 
-def _squashed(name: str) -> str:
-    """`customeR iD`, `customeR_iD`, `customer_id` -> `customerid`: the key for known headers."""
-    return re.sub(_NOT_ALPHANUMERIC, "", name).lower()
-
-
 def _known_columns() -> dict[str, str]:
     """Squashed header -> canonical name, for every field of every registered entity."""
     names = [f.name for spec in ENTITY_SPECS.values() for f in spec.fields] + list(_EXTRA_CANONICAL_COLUMNS)
-    return {_squashed(name): name for name in names}
+    return {squashed_header(name): name for name in names}
 
 
 def _entity_known_columns() -> dict[str, str]:
@@ -177,7 +172,7 @@ def _snake_case(name: str) -> str:
 def _known_column_name(name: str, entity: str | None) -> str | None:
     if name in LINEAGE_COLUMNS:
         return name
-    key = _squashed(name)
+    key = squashed_header(name)
     if re.fullmatch(_LEAKED_INDEX, key):
         return SOURCE_INDEX
     return _entity_known_columns().get(f"{entity}:{key}") or _known_columns().get(key)

@@ -17,8 +17,8 @@ from delta.tables import DeltaTable
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from coretelecoms.bronze.columns import SOURCE, SOURCE_CHECKSUM, SOURCE_DATE
-from coretelecoms.bronze.ingest import INGESTED, REPLACED, UNCHANGED, IngestOutcome, raw_columns
+from coretelecoms.bronze.columns import LINEAGE_COLUMNS, SOURCE, SOURCE_CHECKSUM, SOURCE_DATE, delta_safe_names
+from coretelecoms.bronze.ingest import INGESTED, REPLACED, UNCHANGED, IngestOutcome
 from coretelecoms.platform import lake, storage
 from coretelecoms.platform.settings import Settings
 from coretelecoms.platform.spark import sql_literal
@@ -93,7 +93,9 @@ def read_bronze_batch(spark: SparkSession, settings: Settings, outcome: IngestOu
     rows = rows.where((F.col(SOURCE) == outcome.location) & (F.col(SOURCE_CHECKSUM) == outcome.checksum))
     if outcome.source not in dimensions():
         rows = rows.where(F.col(SOURCE_DATE) == F.lit(dt.date.fromisoformat(outcome.source_date)))
-    return rows, raw_columns(spark, table)
+    # Only this input's own columns: the table also has every other input's (null here).
+    own = delta_safe_names(list(outcome.columns))
+    return rows.select(*own, *LINEAGE_COLUMNS), dict(zip(own, outcome.columns))
 
 
 def check_batches(spark: SparkSession, settings: Settings, run_id: str, run_date: dt.date,

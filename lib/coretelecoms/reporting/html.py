@@ -13,7 +13,7 @@ from coretelecoms.reporting.notify import key_numbers, mask_personal_data, run_d
 # A quarantine rate is a spike above this multiple of the earlier runs' median and above the floor:
 # below half a percent a few late customers double the rate without meaning anything.
 SPIKE_FACTOR, SPIKE_FLOOR = 2.0, 0.005
-BADGE_COLOURS = {"succeeded": "#2e7d32", "not_ready": "#b26a00", "failed": "#c62828"}
+BADGE_COLOURS = {"succeeded": "#2e7d32", "not_ready": "#b26a00", "rejected_input": "#ad1457", "failed": "#c62828"}
 BAR, TODAY, ALERT = "#5b7db1", "#e08a1e", "#c62828"
 
 STYLE = """
@@ -72,6 +72,12 @@ def _header(report: dict) -> str:
                  f'<pre class="error">{escape(mask_personal_data(str(report.get("error") or "no error recorded")))}</pre>')
         if report.get("trace_log"):  # beside this page: a relative link survives a copy to S3
             html += f'<p><a href="{escape(report["trace_log"])}">The full trace</a></p>'
+    refused = [o for o in report.get("bronze") or [] if o.get("status") == "rejected_input"]
+    if refused:
+        items = "".join(f'<li><b>{escape(str(o.get("source")))}</b> {escape(str(o.get("location")))}: '
+                        f'{escape(mask_personal_data(str(o.get("message") or "")))}<br>To fix: {escape(str(o.get("fix") or ""))}</li>'
+                        for o in refused)
+        html += f'<p>Inputs refused (not landed; the other sources went on):</p><ul class="refused">{items}</ul>'
     return html
 
 

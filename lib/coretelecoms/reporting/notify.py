@@ -95,6 +95,11 @@ def slack_message(report: dict, report_url: str | None) -> dict:
                   f"quarantined {numbers['quarantined']:,} (rate {rate:.2%})")
         duration = run_duration(report)
         detail += f", took {duration}" if duration else ""
+        refused = [o for o in report.get("bronze") or [] if o.get("status") == "rejected_input"]
+        if refused:
+            headline = f":warning: CoreTelecoms run {date} *{_slack_escape(status)}*: {len(refused)} input(s) refused"
+            detail += "".join(f"\n• {_slack_escape(o['source'])}: {_slack_escape(mask_personal_data(o.get('message') or ''))}"
+                              for o in refused)
     context = f"run `{report['run_id']}`" + (f" · <{report_url}|HTML run report>" if report_url else "")
     return {
         "text": f"CoreTelecoms run {date}: {status}",
@@ -112,13 +117,14 @@ def _slack_escape(text: str) -> str:
 
 def notify(report: dict, webhook_url: str | None, on_success: bool, report_url: str | None = None,
            timeout: float = 10.0) -> str:
-    """Post the run's Slack message; failures always, other outcomes only with `on_success`. Never raises.
+    """Post the run's Slack message; failures and refused inputs always, other outcomes only with
+    `on_success`. Never raises.
 
     The returned outcome names the webhook's host only: the URL itself is a secret.
     """
     if not webhook_url:
         return "skipped: no webhook configured"
-    if report["status"] != "failed" and not on_success:
+    if report["status"] not in ("failed", "rejected_input") and not on_success:
         return "skipped: success notifications off"
     body = json.dumps(slack_message(report, report_url)).encode("utf-8")
     try:

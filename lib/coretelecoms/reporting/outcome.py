@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 from pyspark.sql import SparkSession
 
-from coretelecoms.bronze.ingest import NOT_READY, IngestOutcome
+from coretelecoms.bronze.ingest import NOT_READY, REJECTED_INPUT, IngestOutcome
 from coretelecoms.conformance.load import RunLoad
 from coretelecoms.conformance.stage import ConformanceResult
 from coretelecoms.gold.stage import GoldResult
@@ -18,8 +18,8 @@ from coretelecoms.reporting import run_report
 from coretelecoms.reporting.metrics import publish_run_metrics
 from coretelecoms.reporting.notify import notify, webhook_from_env
 
-SUCCEEDED, NOT_READY_STATUS, FAILED = "succeeded", "not_ready", "failed"
-EXIT_CODES = {SUCCEEDED: 0, FAILED: 1, NOT_READY_STATUS: 3}
+SUCCEEDED, NOT_READY_STATUS, REJECTED_INPUT_STATUS, FAILED = "succeeded", "not_ready", "rejected_input", "failed"
+EXIT_CODES = {SUCCEEDED: 0, FAILED: 1, NOT_READY_STATUS: 3, REJECTED_INPUT_STATUS: 4}
 
 
 @dataclass
@@ -55,6 +55,17 @@ class RunResult:
     @property
     def not_ready(self) -> list[IngestOutcome]:
         return [outcome for outcome in self.bronze if outcome.status == NOT_READY]
+
+    @property
+    def rejected_inputs(self) -> list[IngestOutcome]:
+        return [outcome for outcome in self.bronze if outcome.status == REJECTED_INPUT]
+
+    def settle_status(self) -> None:
+        """A refused input outranks a missing one: it needs someone to act, a missing one only time."""
+        if self.rejected_inputs:
+            self.status = REJECTED_INPUT_STATUS
+        elif self.not_ready:
+            self.status = NOT_READY_STATUS
 
 
 def stage_counts(result: RunResult) -> dict:

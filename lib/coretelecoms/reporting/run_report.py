@@ -117,7 +117,9 @@ def summary_text(report: dict) -> str:
         lines.append(f"  failed in {report.get('failed_stage') or '?'}: {report['error']}")
     for outcome in report.get("bronze", []):
         rows = "-" if outcome.get("rows") is None else f"{outcome['rows']:,}"
-        lines.append(f"  bronze  {outcome['source']:<15} {outcome['status']:<10} {rows:>10} rows")
+        lines.append(f"  bronze  {outcome['source']:<15} {outcome['status']:<14} {rows:>10} rows")
+        if outcome["status"] == "rejected_input":
+            lines.append(f"          refused: {outcome.get('message')}; to fix: {outcome.get('fix')}")
     for entity, counts in report.get("quality", {}).items():
         lines.append(f"  silver  {entity:<15} in {counts['rows_in']:>9,}  kept {counts['kept']:>9,}"
                      f"  rejected {counts['rejected_total']:>6,}  duplicates {counts['collapsed']:>6,}")

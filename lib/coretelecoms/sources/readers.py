@@ -7,6 +7,7 @@ alone decides the Delta-safe names.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -20,7 +21,8 @@ from pyspark.sql import types as T
 from coretelecoms.platform import storage
 from coretelecoms.platform.postgres import jdbc_options, source_url
 from coretelecoms.platform.settings import Settings
-from coretelecoms.sources.catalog import CUSTOMERS, SourceInput
+from coretelecoms.sources.catalog import SourceInput
+from coretelecoms.sources.structure import Shape, column_json_shape, csv_shape
 
 ROW = "_source_row"
 SHEETS_KEY_VARIABLE = "CORETELECOMS_SHEETS_SERVICE_ACCOUNT_JSON"
@@ -83,7 +85,7 @@ def read_csv(spark: SparkSession, source_input: SourceInput, probe: Probe) -> Ra
     # header included), which Spark's own header handling would rename.
     lines = (
         spark.read.option("header", False)
-        .option("multiLine", source_input.source == CUSTOMERS)  # addresses contain newlines
+        .option("multiLine", True)  # quoted fields may hold line breaks (addresses do)
         .option("quote", '"')
         .option("escape", '"')
         .option("mode", "PERMISSIVE")
@@ -132,7 +134,8 @@ def read_column_oriented_json(spark: SparkSession, source_input: SourceInput, pr
     )
 
 
-def _web_forms_columns_and_checksum(settings: Settings, source_input: SourceInput) -> tuple[list[str], str, int]:
+def _web_forms_table_facts(settings: Settings, source_input: SourceInput) -> tuple[list[str], int, str, int]:
+    """Columns, rows, checksum and size of a web-forms table."""
     schema, table = source_input.location.split(".", 1)
     with psycopg2.connect(source_url(settings)) as connection, connection.cursor() as cursor:
         cursor.execute(
@@ -146,25 +149,25 @@ def _web_forms_columns_and_checksum(settings: Settings, source_input: SourceInpu
         # Content checksum computed in the database: rows in physical (load) order, as text.
         cursor.execute(
             sql.SQL(
-                "SELECT encode(sha256(convert_to(coalesce(string_agg(t::text, E'\\n' ORDER BY ctid), ''), 'UTF8')), 'hex') "
-                "FROM {} t"
+                "SELECT count(*), encode(sha256(convert_to(coalesce(string_agg(t::text, E'\\n' ORDER BY ctid), ''), "
+                "'UTF8')), 'hex') FROM {} t"
             ).format(sql.Identifier(schema, table))
         )
-        (checksum,) = cursor.fetchone()
+        records, checksum = cursor.fetchone()
         cursor.execute(
             "SELECT pg_total_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = %s AND c.relname = %s",
             (schema, table),
         )
         (size,) = cursor.fetchone()
-    return raw_columns, checksum, int(size)
+    return raw_columns, records, checksum, int(size)
 
 
 def read_web_forms_table(spark: SparkSession, settings: Settings, source_input: SourceInput, probe: Probe) -> RawBatch:
     """One day's text-typed table in the source database, read over JDBC in parallel partitions."""
     schema, table = source_input.location.split(".", 1)
     dsn = source_url(settings)
-    raw_columns = list(probe.columns)
+    raw_columns = list(probe.shape.header)
     with psycopg2.connect(dsn) as connection:
         # row_number over ctid: the load order, the same in every partition's query.
         subquery = sql.SQL("(SELECT row_number() OVER (ORDER BY ctid) - 1 AS {row}, {cols} FROM {rel}) AS src").format(
@@ -227,28 +230,36 @@ def read_agents_sheet(spark: SparkSession, source_input: SourceInput, probe: Pro
 
 @dataclass(frozen=True)
 class Probe:
-    """What is known about an input before Spark reads it: enough to skip an unchanged one."""
+    """What is known about an input before Spark reads it: enough to skip an unchanged one, and to
+    refuse one whose structure is wrong (`shape`, from a parse independent of Spark's)."""
 
     size: int
     checksum: str
-    columns: tuple[str, ...] = ()  # tables: the raw column names
+    shape: Shape
     values: tuple[tuple[str, ...], ...] = ()  # sheets: the worksheet, already fetched
 
 
 def probe_input(settings: Settings, source_input: SourceInput) -> Probe:
-    """Size and checksum of an input; InputNotReady when it does not exist."""
+    """Size, checksum and shape of an input, in one read; InputNotReady when it does not exist."""
     if source_input.kind in ("csv", "json"):
         if not storage.exists(source_input.location):
             raise InputNotReady(f"{source_input.source}: {source_input.location} does not exist yet")
-        fingerprint = storage.fingerprint(source_input.location)
-        return Probe(fingerprint.size, fingerprint.sha256)
+        with storage.read_hashing(source_input.location) as stream:
+            text = io.TextIOWrapper(io.BufferedReader(stream, storage.CHUNK), encoding="utf-8", errors="replace",
+                                    newline="")  # newline="": the csv module sees quoted line breaks as they are
+            shape = csv_shape(text) if source_input.kind == "csv" else column_json_shape(text.read())
+            stream.drain()
+            return Probe(stream.size, stream.sha256, shape)
     if source_input.kind == "jdbc":
-        columns, checksum, size = _web_forms_columns_and_checksum(settings, source_input)
-        return Probe(size, checksum, columns=tuple(columns))
+        columns, records, checksum, size = _web_forms_table_facts(settings, source_input)
+        return Probe(size, checksum, Shape(tuple(columns), records))
     if source_input.kind == "sheets":
         values = _agents_sheet_values(settings)
         body = json.dumps(values, ensure_ascii=False).encode()
-        return Probe(len(body), hashlib.sha256(body).hexdigest(), values=tuple(tuple(row) for row in values))
+        header = tuple(values[0]) if values else ()
+        shape = Shape(header, len(values[1:]),
+                      "" if values else f"worksheet {source_input.location} is empty: no header row")
+        return Probe(len(body), hashlib.sha256(body).hexdigest(), shape, values=tuple(tuple(row) for row in values))
     raise ValueError(f"unknown input kind {source_input.kind!r} for {source_input.source}")
 
 
