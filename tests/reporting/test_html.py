@@ -1,11 +1,12 @@
 """The HTML run report: content, charts, escaping, masking, the quarantine spike, well-formedness."""
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
 
-from coretelecoms.reporting.html import recent_reports, render_html
+from coretelecoms.reporting.html import MIN_BAR, recent_reports, render_html
 
 VOID = {"meta", "br", "hr", "img", "input", "link"}
 FULL = {
@@ -69,6 +70,44 @@ def well_formed(page: str) -> Nesting:
     parser.feed(page)
     parser.close()
     assert parser.open == []
+    return parser
+
+
+class SvgContent(HTMLParser):
+    """The words of each SVG <text> (its <tspan> lines joined by a space), the tooltips, the bars' widths."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+        self.titles: list[str] = []
+        self.bar_widths: list[float] = []
+        self.font_sizes: list[str] = []
+        self._inside: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "font-size" in attrs:
+            self.font_sizes.append(attrs["font-size"])
+        if tag == "rect":
+            self.bar_widths.append(float(attrs["width"]))
+        elif tag in ("text", "title"):
+            self._inside = tag
+            (self.texts if tag == "text" else self.titles).append("")
+
+    def handle_endtag(self, tag):
+        if tag in ("text", "title"):
+            self._inside = None
+
+    def handle_data(self, data):
+        if self._inside:
+            words = self.texts if self._inside == "text" else self.titles
+            words[-1] = f"{words[-1]} {data}".strip()
+
+
+def svg_content(page: str) -> SvgContent:
+    parser = SvgContent()
+    for svg in re.findall(r"<svg.*?</svg>", page, flags=re.S):
+        parser.feed(svg)
     return parser
 
 
@@ -150,3 +189,32 @@ def test_recent_reports_keep_the_latest_attempt_of_each_earlier_date():
     assert [r["run_id"] for r in recent_reports(reports, "2025-06-02", limit=2)] == ["b1", "c1"]
     assert recent_reports(reports, "2025-06-02", limit=0) == []
     assert recent_reports([], "2025-06-02") == []
+
+
+def test_chart_labels_are_never_cut_and_long_ones_wrap_onto_a_second_line():
+    rules = {"customers": {"unparseable_date_of_birth": 5, "bad_email": 9}, "call_logs": {"an_extraordinarily_long_rule_name_without_spaces": 1}}
+    page = render_html({**FULL, "dq_rules": rules}, [])
+    svg = svg_content(page)
+
+    assert "…" not in page
+    for label in ("customers: unparseable_date_of_birth", "call_logs: an_extraordinarily_long_rule_name_without_spaces"):
+        assert label in svg.texts, label
+        assert f"{label}: " in " ".join(svg.titles), label  # the tooltip repeats the label with its value
+    assert '<tspan x="' in page and page.count(">customers:</tspan>") == 1  # wrapped: "customers:" alone on the first line
+
+
+def test_a_small_source_keeps_a_visible_bar_and_its_value_beside_a_big_one():
+    bronze = [{"source": "call_logs", "status": "ingested", "rows": 5_000_000},
+              {"source": "web_complaints", "status": "ingested", "rows": 40}]
+    svg = svg_content(render_html({"run_id": "r", "run_date": "2025-06-02", "status": "succeeded", "bronze": bronze}, []))
+
+    assert sorted(svg.bar_widths) == [MIN_BAR, 190]
+    assert {"5,000,000", "40"} <= set(svg.texts)
+
+
+def test_all_chart_text_is_at_least_12px():
+    page = render_html(FULL, earlier_runs([0.004, 0.005, 0.003]))
+
+    sizes = [int(size) for size in re.findall(r"svg text(?:\.\w+)?\{font-size:(\d+)px", page)]
+    assert sizes and min(sizes) >= 12
+    assert all(float(size) >= 12 for size in svg_content(page).font_sizes)

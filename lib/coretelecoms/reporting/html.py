@@ -15,6 +15,13 @@ from coretelecoms.reporting.notify import key_numbers, mask_personal_data, run_d
 SPIKE_FACTOR, SPIKE_FLOOR = 2.0, 0.005
 BADGE_COLOURS = {"succeeded": "#2e7d32", "not_ready": "#b26a00", "failed": "#c62828"}
 BAR, TODAY, ALERT = "#5b7db1", "#e08a1e", "#c62828"
+# Bar lengths are linear, with every value printed after its bar and a value above zero drawn at least
+# MIN_BAR px long: a few hundred web complaints beside millions of call logs stay visible and readable,
+# and lengths still compare honestly (on a log scale 1,000 rows would look half as long as 1,000,000).
+MIN_BAR = 3
+# Chart text is 12 px; a character is at most this wide in it, which sizes the columns of labels.
+CHAR_WIDTH = 7.5
+LABEL_LINE = 24  # characters; a longer label goes on two lines, split at a space, never cut
 
 STYLE = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:2em;color:#222;max-width:1100px}
@@ -25,7 +32,7 @@ h1{font-size:1.5em;margin-bottom:.2em} h2{font-size:1.1em;margin-top:1.6em;borde
 .kpi b{display:block;font-size:1.3em} .charts{display:flex;flex-wrap:wrap;gap:1.5em}
 table{border-collapse:collapse;margin:.5em 0} th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums} .spike{color:#c62828;font-weight:bold}
-svg text{font-size:11px;fill:#222} svg text.title{font-size:12px;font-weight:bold}
+svg text{font-size:12px;fill:#222} svg text.title{font-size:13px;font-weight:bold}
 """
 
 
@@ -116,18 +123,38 @@ def _charts(report: dict, earlier: list[dict]) -> str:
 
 
 def bar_chart(title: str, items: list[tuple[str, float]], label=lambda n: f"{n:,}") -> str:
-    """Horizontal bars with each value printed after its bar; '' when there is nothing to draw."""
+    """Horizontal bars with each value printed after its bar; '' when there is nothing to draw.
+    A label is shown in full (on two lines when long) and again in the row's tooltip with its value."""
     if not items:
         return ""
     top = max(value for _, value in items) or 1
-    names_width, bars_width, row = 170, 190, 20
+    lines = [label_lines(name) for name, _ in items]
+    names_width = max(len(line) for name_lines in lines for line in name_lines) * CHAR_WIDTH + 10
+    values_width = max(len(label(value)) for _, value in items) * CHAR_WIDTH + 10
+    bars_width, line_height = 190, 15
+    row = 8 + line_height * max(map(len, lines))
     parts = [f'<text class="title" x="0" y="13">{escape(title)}</text>']
-    for i, (name, value) in enumerate(items):
-        y, length = 24 + i * row, max(value, 0) / top * bars_width
-        parts.append(f'<text x="{names_width - 6}" y="{y + 12}" text-anchor="end">{escape(_short(name))}</text>'
-                     f'<rect x="{names_width}" y="{y + 2}" width="{length:.1f}" height="{row - 6}" fill="{BAR}"/>'
-                     f'<text x="{names_width + length + 4:.1f}" y="{y + 12}">{escape(label(value))}</text>')
-    return _svg(title, names_width + bars_width + 70, 30 + row * len(items), parts)
+    for i, ((name, value), name_lines) in enumerate(zip(items, lines)):
+        y, length = 24 + i * row, bar_length(value, top, bars_width)
+        first = y + row / 2 + 4 - (len(name_lines) - 1) * line_height / 2  # the label's lines centred on the bar
+        text = "".join(f'<tspan x="{names_width - 6:.0f}" y="{first + n * line_height:.1f}">{escape(line)}</tspan>'
+                       for n, line in enumerate(name_lines))
+        parts.append(f'<g><title>{escape(f"{name}: {label(value)}")}</title>'
+                     f'<text text-anchor="end">{text}</text>'
+                     f'<rect x="{names_width:.0f}" y="{y + 4}" width="{length:.1f}" height="{row - 8}" fill="{BAR}"/>'
+                     f'<text x="{names_width + length + 4:.1f}" y="{y + row / 2 + 4:.1f}">{escape(label(value))}</text></g>')
+    return _svg(title, max(names_width + bars_width + values_width, len(title) * CHAR_WIDTH), 30 + row * len(items), parts)
+
+
+def label_lines(name: str, limit: int = LABEL_LINE) -> list[str]:
+    """A label on one line, or on two split at the last space that lets the first fit `limit`."""
+    split = name.rfind(" ", 0, limit + 1) if len(name) > limit else -1
+    return [name[:split], name[split + 1:]] if split > 0 else [name]
+
+
+def bar_length(value: float, top: float, full: float) -> float:
+    """Linear in `value`, at least MIN_BAR for any value above zero (see MIN_BAR)."""
+    return max(value / top * full, MIN_BAR) if value > 0 else 0.0
 
 
 def quarantine_trend(report: dict, earlier: list[dict]) -> str:
@@ -141,7 +168,7 @@ def quarantine_trend(report: dict, earlier: list[dict]) -> str:
     points.append((report["run_date"], today))
     median = statistics.median(rates) if rates else None
     top = max([rate for _, rate in points] + [median or 0]) or 1
-    left, step, base, plot = 10, 34, 150, 100  # bars grow up from y=base, at most `plot` high
+    left, step, base, plot = 10, 46, 150, 100  # bars grow up from y=base, at most `plot` high
     title = "Quarantine rate per run (today highlighted)"
     parts = [f'<text class="title" x="0" y="13">{escape(title)}</text>']
     if median is not None:  # drawn first so that bars and their labels sit on top of it
@@ -153,14 +180,15 @@ def quarantine_trend(report: dict, earlier: list[dict]) -> str:
         x, height, is_today = left + i * step, rate / top * plot, i == len(points) - 1
         colour = (ALERT if spike else TODAY) if is_today else BAR
         middle = x + (step - 8) / 2
-        parts.append(f'<rect x="{x}" y="{base - height:.1f}" width="{step - 8}" height="{height:.1f}" fill="{colour}"/>'
-                     f'<text x="{middle}" y="{base - height - 4:.1f}" text-anchor="middle" font-size="9">{rate:.2%}</text>'
-                     f'<text x="{middle}" y="{base + 13}" text-anchor="middle" font-size="9">{escape(str(date)[5:])}</text>')
+        parts.append(f'<rect x="{x}" y="{base - height:.1f}" width="{step - 8}" height="{height:.1f}" fill="{colour}">'
+                     f'<title>{escape(str(date))}: {rate:.2%}</title></rect>'
+                     f'<text x="{middle}" y="{base - height - 4:.1f}" text-anchor="middle">{rate:.2%}</text>'
+                     f'<text x="{middle}" y="{base + 15}" text-anchor="middle">{escape(str(date)[5:])}</text>')
         if is_today and spike:
             parts.append(f'<text class="spike" x="{middle}" y="{base - height - 16:.1f}" text-anchor="middle" '
                          f'fill="{ALERT}">▲ spike</text>')
     width = left + step * len(points) + 110
-    return _svg(title, max(width, 300), base + 20, parts)
+    return _svg(title, max(width, len(title) * CHAR_WIDTH), base + 22, parts)
 
 
 def _svg(title: str, width: float, height: float, parts: list[str]) -> str:
@@ -247,7 +275,3 @@ def _count(value) -> str:
     if not _is_number(value):
         return "–"
     return f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
-
-
-def _short(name: str, limit: int = 26) -> str:
-    return name if len(name) <= limit else name[: limit - 1] + "…"
