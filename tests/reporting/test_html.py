@@ -6,7 +6,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from coretelecoms.reporting.html import MIN_BAR, recent_reports, render_html
+from coretelecoms.reporting.html import MIN_BAR, neighbours, recent_reports, relative_href, render_html
+
+RUNS = "var/lake/_runs"  # the runs folder pages are rendered for: FULL's links lie under the same lake
 
 VOID = {"meta", "br", "hr", "img", "input", "link"}
 FULL = {
@@ -117,20 +119,21 @@ def earlier_runs(rates: list[float]) -> list[dict]:
 
 
 def test_a_full_report_has_its_numbers_tables_charts_and_links():
-    page = render_html(FULL, earlier_runs([0.004, 0.005, 0.003]))
+    page = render_html(FULL, earlier_runs([0.004, 0.005, 0.003]), RUNS)
 
     assert well_formed(page).svgs == page.count("<svg") == 5
     for expected in ("succeeded", FULL["run_id"], "<b>4,500</b>rows landed", "<b>4,990</b>rows kept", "0.41%", "took 1m 28s",
                      "Seconds per stage", "conformance_postgres", "Bronze rows per source", "Quarantine rate per run",
                      "Open orphans by age", "customers: bad_email", "(new) -&gt; Backlog", "In-Progress -&gt; Resolved",
-                     'href="2025-06-02_20261127T031500Z_ab12.json"', 'href="var/lake/_data_docs/index.html"'):
+                     'href="2025-06-02_20261127T031500Z_ab12.json"', 'href="../../_data_docs/index.html"',
+                     'href="../../_validations/call_logs.json"', 'href="../index.html"'):
         assert expected in page, expected
     assert "<td>call_logs</td><td>invalid_enum</td><td class=\"n\">4</td><td class=\"n\">0.11%</td>" in page
     assert "<script" not in page and "<link" not in page and "src=" not in page
 
 
 def test_a_minimal_failed_report_is_escaped_and_masked():
-    page = render_html(FAILED, [])
+    page = render_html(FAILED, [], RUNS)
 
     well_formed(page)
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -141,7 +144,7 @@ def test_a_minimal_failed_report_is_escaped_and_masked():
 
 
 def test_a_failed_report_links_its_trace_log_relatively():
-    page = render_html({**FAILED, "failed_stage": "silver", "trace_log": "2025-06-03_x.log"}, [])
+    page = render_html({**FAILED, "failed_stage": "silver", "trace_log": "2025-06-03_x.log"}, [], RUNS)
 
     well_formed(page)
     assert '<a href="2025-06-03_x.log">The full trace</a>' in page
@@ -157,11 +160,11 @@ def test_a_failed_report_links_its_trace_log_relatively():
      "dq_rules": {"calls": {"bad": 3}}, "quality": {"calls": {"rows_in": 0}}},
 ])
 def test_partial_reports_render(report):
-    well_formed(render_html(report, earlier_runs([0.0, 0.0]) + [{"run_id": "x", "run_date": "2025-05-30", "status": "failed"}]))
+    well_formed(render_html(report, earlier_runs([0.0, 0.0]) + [{"run_id": "x", "run_date": "2025-05-30", "status": "failed"}], RUNS))
 
 
 def spike_marked(today: float, earlier: list[float]) -> bool:
-    page = render_html({**FULL, "quarantine_rate": today}, earlier_runs(earlier))
+    page = render_html({**FULL, "quarantine_rate": today}, earlier_runs(earlier), RUNS)
     well_formed(page)
     return 'class="spike"' in page
 
@@ -193,7 +196,7 @@ def test_recent_reports_keep_the_latest_attempt_of_each_earlier_date():
 
 def test_chart_labels_are_never_cut_and_long_ones_wrap_onto_a_second_line():
     rules = {"customers": {"unparseable_date_of_birth": 5, "bad_email": 9}, "call_logs": {"an_extraordinarily_long_rule_name_without_spaces": 1}}
-    page = render_html({**FULL, "dq_rules": rules}, [])
+    page = render_html({**FULL, "dq_rules": rules}, [], RUNS)
     svg = svg_content(page)
 
     assert "…" not in page
@@ -206,15 +209,101 @@ def test_chart_labels_are_never_cut_and_long_ones_wrap_onto_a_second_line():
 def test_a_small_source_keeps_a_visible_bar_and_its_value_beside_a_big_one():
     bronze = [{"source": "call_logs", "status": "ingested", "rows": 5_000_000},
               {"source": "web_complaints", "status": "ingested", "rows": 40}]
-    svg = svg_content(render_html({"run_id": "r", "run_date": "2025-06-02", "status": "succeeded", "bronze": bronze}, []))
+    svg = svg_content(render_html({"run_id": "r", "run_date": "2025-06-02", "status": "succeeded", "bronze": bronze}, [], RUNS))
 
     assert sorted(svg.bar_widths) == [MIN_BAR, 190]
     assert {"5,000,000", "40"} <= set(svg.texts)
 
 
 def test_all_chart_text_is_at_least_12px():
-    page = render_html(FULL, earlier_runs([0.004, 0.005, 0.003]))
+    page = render_html(FULL, earlier_runs([0.004, 0.005, 0.003]), RUNS)
 
     sizes = [int(size) for size in re.findall(r"svg text(?:\.\w+)?\{font-size:(\d+)px", page)]
     assert sizes and min(sizes) >= 12
     assert all(float(size) >= 12 for size in svg_content(page).font_sizes)
+
+
+class Links(HTMLParser):
+    """Every <a>'s href and text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[tuple[str, str]] = []
+        self._href: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self._href = dict(attrs)["href"]
+            self.links.append((self._href, ""))
+
+    def handle_endtag(self, tag):
+        if tag == "a":
+            self._href = None
+
+    def handle_data(self, data):
+        if self._href is not None:
+            href, text = self.links[-1]
+            self.links[-1] = (href, text + data)
+
+
+def links(page: str) -> dict[str, str]:
+    """href -> text of every link on the page."""
+    parser = Links()
+    parser.feed(page)
+    return dict(parser.links)
+
+
+def test_a_report_links_the_runs_index_and_its_previous_and_next_runs_relatively():
+    previous_run = {"run_id": "2025-06-01_a", "run_date": "2025-06-01"}
+    next_run = {"run_id": "2025-06-03_b", "run_date": "2025-06-03"}
+    page = render_html(FULL, [], RUNS, previous_run, next_run)
+
+    well_formed(page)
+    assert links(page)["../index.html"] == "All runs"
+    assert links(page)["../2025-06-01/2025-06-01_a.html"] == "← previous run 2025-06-01"
+    assert links(page)["../2025-06-03/2025-06-03_b.html"] == "next run → 2025-06-03"
+
+
+def test_the_first_and_only_run_links_just_the_index():
+    hrefs = set(links(render_html(FAILED, [], RUNS)))
+
+    assert hrefs == {"../index.html", "2025-06-03_x.json"}
+
+
+def test_neighbours_are_ordered_by_run_date_then_start():
+    reports = [
+        {"run_id": "c", "run_date": "2025-06-02", "started_at": "2026-11-28T03:00:00+00:00"},
+        {"run_id": "a", "run_date": "2025-06-01", "started_at": "2026-11-29T03:00:00+00:00"},
+        {"run_id": "b", "run_date": "2025-06-02", "started_at": "2026-11-27T03:00:00+00:00"},
+    ]
+
+    assert neighbours(reports, "a") == (None, reports[2])
+    assert neighbours(reports, "b") == (reports[1], reports[0])
+    assert neighbours(reports, "c") == (reports[2], None)
+    assert neighbours(reports, "unknown") == (None, None)
+
+
+@pytest.mark.parametrize("target, page_folder, href", [
+    ("/srv/lake/_data_docs/index.html", "/srv/lake/_runs/2025-06-02", "../../_data_docs/index.html"),
+    ("/srv/data docs/index.html", "/srv/lake/_runs/2025-06-02", "../../../data%20docs/index.html"),
+    ("var/lake/_validations/calls.json", "var/lake/_runs/2025-06-02", "../../_validations/calls.json"),
+    ("s3a://lake/x/_data_docs/index.html", "s3a://lake/x/_runs/2025-06-02", "../../_data_docs/index.html"),
+    ("s3://lake/x/_data_docs/index.html", "s3a://lake/x/_runs/2025-06-02", "../../_data_docs/index.html"),
+    ("s3a://docs/site/index.html", "s3a://lake/x/_runs/2025-06-02", "s3a://docs/site/index.html"),
+    ("s3a://lake/x/_data_docs/index.html", "/srv/runs/2025-06-02", "s3a://lake/x/_data_docs/index.html"),
+    ("https://docs.example.com/index.html", "/srv/runs/2025-06-02", "https://docs.example.com/index.html"),
+])
+def test_relative_href(target, page_folder, href):
+    assert relative_href(target, page_folder) == href
+
+
+def test_report_links_are_relative_without_the_machine_s_paths_beside_them():
+    report = {**FULL, "data_docs": "/srv/coretelecoms/var/data_docs/index.html",
+              "validations": {"call_logs": "/srv/coretelecoms/var/lake/_quality/validations/r/call_logs.json",
+                              "customers": "s3a://elsewhere/validations/r/customers.json"}}
+    page = render_html(report, [], "/srv/coretelecoms/var/lake/_runs")
+
+    assert links(page)["../../../data_docs/index.html"] == "Data Docs"
+    assert links(page)["../../_quality/validations/r/call_logs.json"] == "Validation: call_logs"
+    assert links(page)["s3a://elsewhere/validations/r/customers.json"] == "Validation: customers"
+    assert "/srv/" not in page

@@ -1,12 +1,16 @@
 """A run report as one self-contained HTML page with small inline SVG charts.
 
 No JavaScript, external CSS or fonts: the page opens the same from S3, a local disk or a headless browser.
-It is written next to the run's JSON report, which it links as `<run_id>.json`.
+It is written next to the run's JSON report, `<runs folder>/<run date>/<run_id>.{json,html}`, and every link
+it has is relative where it can be (see `relative_href`), so a copied runs folder or lake keeps working.
 """
 from __future__ import annotations
 
+import os
+import posixpath
 import statistics
 from html import escape
+from urllib.parse import quote, urlsplit
 
 from coretelecoms.reporting.notify import key_numbers, mask_personal_data, run_duration
 
@@ -36,15 +40,60 @@ svg text{font-size:12px;fill:#222} svg text.title{font-size:13px;font-weight:bol
 """
 
 
-def render_html(report: dict, recent: list[dict]) -> str:
-    """The whole page for one run; `recent` are earlier reports of the same lake (oldest first) for trends."""
+def render_html(report: dict, recent: list[dict], runs_folder: str,
+                previous_run: dict | None = None, next_run: dict | None = None) -> str:
+    """The whole page for one run written under `runs_folder`; `recent` are earlier reports of the same lake
+    (oldest first) for trends; the previous and next runs of the folder, when there are, are linked."""
     earlier = recent_reports(recent, report["run_date"])
-    sections = [_header(report), _key_numbers(report, earlier), _charts(report, earlier), _bronze_table(report),
-                *_quality_tables(report), *_orphan_tables(report), _transitions_table(report),
-                _postgres_table(report), _links(report)]
+    page_folder = f"{runs_folder.rstrip('/')}/{report['run_date']}"
+    sections = [_navigation(previous_run, next_run), _header(report), _key_numbers(report, earlier),
+                _charts(report, earlier), _bronze_table(report), *_quality_tables(report), *_orphan_tables(report),
+                _transitions_table(report), _postgres_table(report), _links(report, page_folder)]
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<title>Run {escape(report["run_date"])} · {escape(report["status"])}</title><style>{STYLE}</style></head>'
             f'<body>\n' + "\n".join(s for s in sections if s) + "\n</body></html>\n")
+
+
+def run_order(report: dict) -> tuple[str, str]:
+    """Runs are ordered by run date, then by start (a date may be run more than once)."""
+    return report.get("run_date") or "", report.get("started_at") or ""
+
+
+def neighbours(reports: list[dict], run_id: str) -> tuple[dict | None, dict | None]:
+    """The runs just before and just after run `run_id` among `reports` (None where there is none)."""
+    ordered = sorted(reports, key=run_order)
+    ids = [r.get("run_id") for r in ordered]
+    if run_id not in ids:
+        return None, None
+    at = ids.index(run_id)
+    return (ordered[at - 1] if at > 0 else None), (ordered[at + 1] if at + 1 < len(ordered) else None)
+
+
+def run_page_href(report: dict) -> str:
+    """A run's page as linked from its runs folder (the index); from a run page it is `../` this."""
+    return _href(f"{report['run_date']}/{report['run_id']}.html")
+
+
+def relative_href(target: str, page_folder: str) -> str:
+    """The link to `target` from a page in `page_folder`: relative when both are on the local disk or in
+    the same bucket, so that the page keeps working when copied along with the lake; else as recorded."""
+    target_bucket, target_key = _bucket_key(target)
+    page_bucket, page_key = _bucket_key(page_folder)
+    if target_bucket is None and page_bucket is None and "://" not in target:
+        return _href(os.path.relpath(target, page_folder))
+    if target_bucket is not None and target_bucket == page_bucket:
+        return _href(posixpath.relpath(f"/{target_key}", f"/{page_key}"))
+    return target
+
+
+def _bucket_key(location: str) -> tuple[str | None, str]:
+    """(bucket, key) of an s3:// or s3a:// location; (None, location) for anything else."""
+    parts = urlsplit(location)
+    return (parts.netloc, parts.path.lstrip("/")) if parts.scheme in ("s3", "s3a") else (None, location)
+
+
+def _href(path: str) -> str:
+    return quote(path.replace(os.sep, "/"))
 
 
 def recent_reports(reports: list[dict], run_date: str, limit: int = 14) -> list[dict]:
@@ -60,6 +109,15 @@ def recent_reports(reports: list[dict], run_date: str, limit: int = 14) -> list[
 
 def is_quarantine_spike(today: float, earlier: list[float]) -> bool:
     return bool(earlier) and today > SPIKE_FLOOR and today > SPIKE_FACTOR * statistics.median(earlier)
+
+
+def _navigation(previous_run: dict | None, next_run: dict | None) -> str:
+    links = ['<a href="../index.html">All runs</a>']
+    for run, text in ((previous_run, "← previous run"), (next_run, "next run →")):
+        if run:
+            links.append(f'<a href="../{run_page_href(run)}" title="{escape(str(run["run_id"]))}">'
+                         f'{text} {escape(str(run["run_date"]))}</a>')
+    return f'<nav class="muted">{" · ".join(links)}</nav>'
 
 
 def _header(report: dict) -> str:
@@ -253,13 +311,14 @@ def _cell(value) -> str:
     return f'<td class="n">{escape(text)}</td>' if numeric else f"<td>{escape(text)}</td>"
 
 
-def _links(report: dict) -> str:
-    links = [(f"{report['run_id']}.json", "Run report (JSON)")]
+def _links(report: dict, page_folder: str) -> str:
+    """The JSON beside the page, the Data Docs and the validation results, linked relatively where they can be."""
+    links = [(_href(f"{report['run_id']}.json"), "Run report (JSON)")]
     if report.get("data_docs"):
-        links.append((str(report["data_docs"]), "Data Docs"))
-    links += [(str(path), f"Validation: {entity}") for entity, path in (report.get("validations") or {}).items() if path]
-    items = "".join(f'<li><a href="{escape(href)}">{escape(text)}</a> <span class="muted">{escape(href)}</span></li>'
-                    for href, text in links)
+        links.append((relative_href(str(report["data_docs"]), page_folder), "Data Docs"))
+    links += [(relative_href(str(path), page_folder), f"Validation: {entity}")
+              for entity, path in (report.get("validations") or {}).items() if path]
+    items = "".join(f'<li><a href="{escape(href)}">{escape(text)}</a></li>' for href, text in links)
     return f"<h2>Links</h2><ul>{items}</ul>"
 
 
