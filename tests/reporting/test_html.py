@@ -6,7 +6,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from coretelecoms.reporting.html import MIN_BAR, neighbours, recent_reports, relative_href, render_html
+from coretelecoms.reporting.html import (INDEX_TREND_RUNS, MIN_BAR, neighbours, recent_reports, relative_href, render_html,
+                                         render_index)
 
 RUNS = "var/lake/_runs"  # the runs folder pages are rendered for: FULL's links lie under the same lake
 
@@ -307,3 +308,78 @@ def test_report_links_are_relative_without_the_machine_s_paths_beside_them():
     assert links(page)["../../_quality/validations/r/call_logs.json"] == "Validation: call_logs"
     assert links(page)["s3a://elsewhere/validations/r/customers.json"] == "Validation: customers"
     assert "/srv/" not in page
+
+
+class Rows(HTMLParser):
+    """The text of each table row's cells."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._in_cell = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self.rows[-1].append("")
+            self._in_cell = True
+
+    def handle_endtag(self, tag):
+        self._in_cell = self._in_cell and tag not in ("td", "th")
+
+    def handle_data(self, data):
+        if self._in_cell:
+            self.rows[-1][-1] += data
+
+
+def table_rows(page: str) -> list[list[str]]:
+    parser = Rows()
+    parser.feed(page)
+    return parser.rows
+
+
+def run_of(day: int, **fields) -> dict:
+    date = f"2025-06-{day:02d}"
+    return {**FULL, "run_id": f"{date}_r", "run_date": date, "started_at": f"{date}T03:00:00+00:00",
+            "finished_at": f"{date}T03:01:00+00:00", **fields}
+
+
+def test_the_index_has_one_row_per_run_newest_first_linking_each_page_relatively():
+    failed = {**FAILED, "run_id": "2025-06-03_f", "started_at": "2025-06-03T04:00:00+00:00",
+              "finished_at": "2025-06-03T04:00:30+00:00", "timings_seconds": {"bronze": 2.0}}
+    page = render_index([run_of(2), failed, run_of(1, quarantine_rate=0.0123)])
+
+    well_formed(page)
+    header, *rows = table_rows(page)
+    assert header == ["run date", "run", "status", "took", "rows landed", "rejected", "new orphans", "quarantine rate",
+                      "bronze (s)", "silver (s)", "conformance_lake (s)", "gold (s)", "data_docs (s)", "conformance_postgres (s)"]
+    assert rows == [
+        ["2025-06-03", "2025-06-03_f", "failed", "30s", "–", "–", "–", "–", "2.0", "–", "–", "–", "–", "–"],
+        ["2025-06-02", "2025-06-02_r", "succeeded", "1m 00s", "4,500", "3", "15", "0.41%", "12.3", "40.1", "20.0", "5.2", "3.1", "8.0"],
+        ["2025-06-01", "2025-06-01_r", "succeeded", "1m 00s", "4,500", "3", "15", "1.23%", "12.3", "40.1", "20.0", "5.2", "3.1", "8.0"],
+    ]
+    assert links(page) == {"2025-06-03/2025-06-03_f.html": "2025-06-03_f", "2025-06-02/2025-06-02_r.html": "2025-06-02_r",
+                           "2025-06-01/2025-06-01_r.html": "2025-06-01_r"}
+
+
+def test_the_index_trends_the_duration_each_step_and_the_quarantine_rate_over_the_last_30_runs():
+    runs = [run_of(day) for day in range(1, 31)] + [run_of(day, run_date=f"2025-07-{day:02d}", run_id=f"july-{day}")
+                                                     for day in range(1, 6)]
+    page = render_index(runs)
+
+    well_formed(page)
+    charts = re.findall(r'<svg .*?aria-label="([^"]+)".*?</svg>', page, flags=re.S)
+    assert charts == ["Run duration", "Seconds in bronze", "Seconds in silver", "Seconds in conformance_lake",
+                      "Seconds in gold", "Seconds in data_docs", "Seconds in conformance_postgres", "Quarantine rate"]
+    gold = re.search(r'<svg [^>]*aria-label="Seconds in gold".*?</svg>', page, flags=re.S).group()
+    tooltips = svg_content(gold).titles[1:]  # after the chart's own title
+    assert len(tooltips) == INDEX_TREND_RUNS and tooltips[-1] == "2025-07-05 july-5: 5.2 s"
+    assert tooltips[0] == "2025-06-06 2025-06-06_r: 5.2 s"  # the five oldest runs are only in the table
+    assert len(table_rows(page)) == 1 + 35
+
+
+def test_the_index_of_no_runs_and_of_partial_reports_renders():
+    assert "0 runs" in render_index([])
+    well_formed(render_index([{"run_id": "r", "run_date": "2025-06-02", "status": "failed", "quality": None,
+                               "orphans": {"new": None}, "timings_seconds": None, "bronze": None}]))

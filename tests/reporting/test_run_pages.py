@@ -1,13 +1,14 @@
-"""Run pages written into a runs folder: each links its neighbours, an earlier page gains its "next" link.
+"""Run pages written into a runs folder: each links its neighbours, an earlier page gains its "next" link,
+the folder's index lists every run.
 
 No Spark: the pages are written from report dictionaries, as `write_report` does after a run.
 """
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from coretelecoms.reporting.run_report import write_pages
+from coretelecoms.reporting.run_report import load_reports, write_index, write_pages
+from tests.reporting.test_html import links, run_of, table_rows
 
 
 def run(run_id: str, run_date: str, started_at: str) -> dict:
@@ -15,7 +16,7 @@ def run(run_id: str, run_date: str, started_at: str) -> dict:
 
 
 def hrefs(page: Path) -> set[str]:
-    return set(re.findall(r'<a href="([^"]+)"', page.read_text()))
+    return set(links(page.read_text()))
 
 
 def test_each_run_page_links_its_neighbours_and_the_previous_page_gains_its_next_link(tmp_path):
@@ -37,3 +38,21 @@ def test_a_run_written_between_two_others_relinks_both(tmp_path):
     assert "../2025-06-02/r2.html" in hrefs(tmp_path / "2025-06-01" / "r1.html")
     assert "../2025-06-02/r2.html" in hrefs(tmp_path / "2025-06-03" / "r3.html")
     assert {"../2025-06-01/r1.html", "../2025-06-03/r3.html"} <= hrefs(tmp_path / "2025-06-02" / "r2.html")
+
+
+def test_every_page_written_rebuilds_the_folder_s_index(tmp_path):
+    write_pages(str(tmp_path), run_of(1))
+    assert set(links((tmp_path / "index.html").read_text())) == {"2025-06-01/2025-06-01_r.html"}
+
+    write_pages(str(tmp_path), run_of(2))
+    assert set(links((tmp_path / "index.html").read_text())) == {"2025-06-01/2025-06-01_r.html", "2025-06-02/2025-06-02_r.html"}
+
+
+def test_write_index_from_the_reports_already_in_a_folder(tmp_path):
+    for day in (1, 2):
+        write_pages(str(tmp_path), run_of(day))
+    (tmp_path / "index.html").unlink()
+
+    assert write_index(str(tmp_path), load_reports(str(tmp_path))) == str(tmp_path / "index.html")
+    assert len(table_rows((tmp_path / "index.html").read_text())) == 1 + 2
+

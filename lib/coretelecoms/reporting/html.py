@@ -3,16 +3,19 @@
 No JavaScript, external CSS or fonts: the page opens the same from S3, a local disk or a headless browser.
 It is written next to the run's JSON report, `<runs folder>/<run date>/<run_id>.{json,html}`, and every link
 it has is relative where it can be (see `relative_href`), so a copied runs folder or lake keeps working.
+The runs index, `<runs folder>/index.html`, lists every run of the folder under trends of the last ones.
 """
 from __future__ import annotations
 
+import math
 import os
 import posixpath
 import statistics
 from html import escape
+from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
-from coretelecoms.reporting.notify import key_numbers, mask_personal_data, run_duration
+from coretelecoms.reporting.notify import duration_text, key_numbers, mask_personal_data, run_duration, run_seconds
 
 # A quarantine rate is a spike above this multiple of the earlier runs' median and above the floor:
 # below half a percent a few late customers double the rate without meaning anything.
@@ -26,6 +29,7 @@ MIN_BAR = 3
 # Chart text is 12 px; a character is at most this wide in it, which sizes the columns of labels.
 CHAR_WIDTH = 7.5
 LABEL_LINE = 24  # characters; a longer label goes on two lines, split at a space, never cut
+INDEX_TREND_RUNS = 30
 
 STYLE = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:2em;color:#222;max-width:1100px}
@@ -36,6 +40,7 @@ h1{font-size:1.5em;margin-bottom:.2em} h2{font-size:1.1em;margin-top:1.6em;borde
 .kpi b{display:block;font-size:1.3em} .charts{display:flex;flex-wrap:wrap;gap:1.5em}
 table{border-collapse:collapse;margin:.5em 0} th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums} .spike{color:#c62828;font-weight:bold}
+.scroll{overflow-x:auto} .scroll td{white-space:nowrap}
 svg text{font-size:12px;fill:#222} svg text.title{font-size:13px;font-weight:bold}
 """
 
@@ -49,8 +54,21 @@ def render_html(report: dict, recent: list[dict], runs_folder: str,
     sections = [_navigation(previous_run, next_run), _header(report), _key_numbers(report, earlier),
                 _charts(report, earlier), _bronze_table(report), *_quality_tables(report), *_orphan_tables(report),
                 _transitions_table(report), _postgres_table(report), _links(report, page_folder)]
+    return _page(f'Run {report["run_date"]} · {report["status"]}', sections)
+
+
+def render_index(reports: list[dict]) -> str:
+    """The runs index of a runs folder: trends over the last runs, then one row per run, newest first."""
+    runs = sorted(reports, key=run_order)
+    steps = sorted({step for report in runs for step, _ in step_timings(report)}, key=lambda step: (step_rank(step), step))
+    header = (f'<h1>CoreTelecoms runs</h1><p class="muted">{len(runs)} runs'
+              + (f', the latest on {escape(str(runs[-1].get("run_date")))}' if runs else "") + "</p>")
+    return _page("CoreTelecoms runs", [header, _index_trends(runs[-INDEX_TREND_RUNS:], steps), _index_table(runs[::-1], steps)])
+
+
+def _page(title: str, sections: list[str]) -> str:
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<title>Run {escape(report["run_date"])} · {escape(report["status"])}</title><style>{STYLE}</style></head>'
+            f'<title>{escape(title)}</title><style>{STYLE}</style></head>'
             f'<body>\n' + "\n".join(s for s in sections if s) + "\n</body></html>\n")
 
 
@@ -158,10 +176,14 @@ RUN_STEPS = ("bronze", "silver", "conformance_lake", "gold", "features", "data_d
 
 
 def step_timings(report: dict) -> list[tuple[str, float]]:
-    """(step, seconds) in the order the steps run; a step this version does not know comes last."""
+    """(step, seconds) in the order the steps run."""
     timings = report.get("timings_seconds") or {}
-    order = {step: index for index, step in enumerate(RUN_STEPS)}
-    return sorted(timings.items(), key=lambda item: order.get(item[0], len(order)))
+    return sorted(timings.items(), key=lambda item: step_rank(item[0]))
+
+
+def step_rank(step: str) -> int:
+    """A step's place in a run; a step this version does not know comes last."""
+    return RUN_STEPS.index(step) if step in RUN_STEPS else len(RUN_STEPS)
 
 
 def _charts(report: dict, earlier: list[dict]) -> str:
@@ -171,7 +193,7 @@ def _charts(report: dict, earlier: list[dict]) -> str:
             if _is_number(n)]
     rules = sorted(((f"{entity}: {rule}", n) for entity, counts in (report.get("dq_rules") or {}).items()
                     for rule, n in (counts or {}).items() if _is_number(n)), key=lambda item: -item[1])[:10]
-    charts = [bar_chart("Seconds per stage", timings, lambda s: f"{s:,.1f} s"),
+    charts = [bar_chart("Seconds per stage", timings, _seconds),
               bar_chart("Bronze rows per source", sources),
               quarantine_trend(report, earlier),
               bar_chart("Open orphans by age", ages),
@@ -249,6 +271,33 @@ def quarantine_trend(report: dict, earlier: list[dict]) -> str:
     return _svg(title, max(width, len(title) * CHAR_WIDTH), base + 22, parts)
 
 
+def trend_chart(title: str, runs: list[dict], values: list, label) -> str:
+    """One column per run, oldest left, failed runs in red; the top value and zero on the axis, every few
+    runs dated below, each column's run and value on hover. A run without the number leaves a gap;
+    '' when no run has it."""
+    numbers = [value for value in values if _is_number(value)]
+    if not numbers:
+        return ""
+    top = max(numbers) or 1
+    axis = max(len(label(top)), len(label(0))) * CHAR_WIDTH + 8
+    step, base, plot = 14, 130, 96  # columns grow up from y=base, at most `plot` high
+    dated_every = max(math.ceil(48 / step), math.ceil(len(runs) / 8))  # a date label is about 40 px wide
+    parts = [f'<text class="title" x="0" y="13">{escape(title)}</text>',
+             f'<text x="{axis - 6:.0f}" y="{base - plot + 4}" text-anchor="end">{escape(label(top))}</text>',
+             f'<text x="{axis - 6:.0f}" y="{base + 4}" text-anchor="end">{escape(label(0))}</text>',
+             f'<line x1="{axis:.0f}" y1="{base}" x2="{axis + step * len(runs):.0f}" y2="{base}" stroke="#999"/>']
+    for i, (run, value) in enumerate(zip(runs, values)):
+        x, date = axis + i * step, str(run.get("run_date") or "")
+        if _is_number(value):
+            height, colour = bar_length(value, top, plot), ALERT if run.get("status") == "failed" else BAR
+            tooltip = f"{date} {run.get('run_id')}: {label(value)}"
+            parts.append(f'<rect x="{x:.0f}" y="{base - height:.1f}" width="{step - 3}" height="{height:.1f}" fill="{colour}">'
+                         f'<title>{escape(tooltip)}</title></rect>')
+        if (len(runs) - 1 - i) % dated_every == 0:  # the newest run is always dated
+            parts.append(f'<text x="{x + (step - 3) / 2:.1f}" y="{base + 16}" text-anchor="middle">{escape(date[5:])}</text>')
+    return _svg(title, max(axis + step * len(runs) + 20, len(title) * CHAR_WIDTH), base + 22, parts)
+
+
 def _svg(title: str, width: float, height: float, parts: list[str]) -> str:
     return (f'<svg width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" role="img" '
             f'aria-label="{escape(title)}"><title>{escape(title)}</title>' + "".join(parts) + "</svg>")
@@ -296,6 +345,54 @@ def _postgres_table(report: dict) -> str:
     return _table("PostgreSQL load", ["table", "inserted", "updated"], rows)
 
 
+def _index_trends(runs: list[dict], steps: list[str]) -> str:
+    def trend(title: str, value, label) -> str:
+        return trend_chart(title, runs, [value(run) for run in runs], label)
+
+    charts = [trend("Run duration", run_seconds, duration_text),
+              *(trend(f"Seconds in {step}", lambda run, step=step: (run.get("timings_seconds") or {}).get(step), _seconds)
+                for step in steps),
+              trend("Quarantine rate", measured_quarantine_rate, lambda rate: f"{rate:.2%}")]
+    charts = [chart for chart in charts if chart]
+    return (f'<h2>Trends over the last {len(runs)} runs <span class="muted">(failed runs in red)</span></h2>'
+            f'<div class="charts">{"".join(charts)}</div>' if charts else "")
+
+
+def _index_table(runs: list[dict], steps: list[str]) -> str:
+    headers = ["run date", "run", "status", "took", "rows landed", "rejected", "new orphans", "quarantine rate",
+               *(f"{step} (s)" for step in steps)]
+    rows = [[run.get("run_date"), Link(run_page_href(run), str(run.get("run_id"))), run.get("status"),
+             run_duration(run) or "–", *_index_numbers(run),
+             *(_count((run.get("timings_seconds") or {}).get(step)) for step in steps)] for run in runs]
+    return f'<div class="scroll">{_table("Runs, newest first", headers, rows)}</div>'  # wider than the page
+
+
+def _index_numbers(report: dict) -> list[str]:
+    """Rows landed (as on the run's page), rejected, new orphans and the quarantine rate as index cells;
+    '–' where the run did not get that far (a failed run's zeros would read as a clean day)."""
+    numbers, rate = key_numbers(report), measured_quarantine_rate(report)
+    return [_count(numbers["rows landed"]) if report.get("bronze") else "–",
+            _count(numbers["rows rejected"]) if report.get("quality") else "–",
+            _count(numbers["quarantined"]) if _conformed(report) else "–",
+            f"{rate:.2%}" if rate is not None else "–"]
+
+
+def measured_quarantine_rate(report: dict) -> float | None:
+    """The run's quarantine rate if conformance ran: a run that stopped earlier records 0 without measuring."""
+    rate = report.get("quarantine_rate")
+    return rate if _conformed(report) and _is_number(rate) else None
+
+
+def _conformed(report: dict) -> bool:
+    return isinstance((report.get("orphans") or {}).get("new"), dict)
+
+
+class Link(NamedTuple):
+    """A table cell that links `href` (already relative and quoted) with `text`."""
+    href: str
+    text: str
+
+
 def _table(title: str, headers: list[str], rows: list[list]) -> str:
     """A titled table, right-aligned where a cell is a count; '' without rows. Every cell is escaped here."""
     if not rows:
@@ -306,6 +403,8 @@ def _table(title: str, headers: list[str], rows: list[list]) -> str:
 
 
 def _cell(value) -> str:
+    if isinstance(value, Link):
+        return f'<td><a href="{escape(value.href)}">{escape(value.text)}</a></td>'
     text = "" if value is None else str(value)
     numeric = text.replace(",", "").replace(".", "").replace("%", "").isdigit()
     return f'<td class="n">{escape(text)}</td>' if numeric else f"<td>{escape(text)}</td>"
@@ -328,6 +427,10 @@ def _rates(reports: list[dict]) -> list[float]:
 
 def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _seconds(value: float) -> str:
+    return f"{value:,.1f} s"
 
 
 def _count(value) -> str:
