@@ -262,7 +262,7 @@ def test_a_report_links_the_runs_index_and_its_previous_and_next_runs_relatively
     well_formed(page)
     assert links(page)["../index.html"] == "All runs"
     assert links(page)["../2025-06-01/2025-06-01_a.html"] == "← previous run 2025-06-01"
-    assert links(page)["../2025-06-03/2025-06-03_b.html"] == "next run → 2025-06-03"
+    assert links(page)["../2025-06-03/2025-06-03_b.html"] == "next run 2025-06-03 →"
 
 
 def test_the_first_and_only_run_links_just_the_index():

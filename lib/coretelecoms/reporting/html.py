@@ -131,10 +131,10 @@ def is_quarantine_spike(today: float, earlier: list[float]) -> bool:
 
 def _navigation(previous_run: dict | None, next_run: dict | None) -> str:
     links = ['<a href="../index.html">All runs</a>']
-    for run, text in ((previous_run, "← previous run"), (next_run, "next run →")):
+    for run, text in ((previous_run, "← previous run {}"), (next_run, "next run {} →")):
         if run:
             links.append(f'<a href="../{run_page_href(run)}" title="{escape(str(run["run_id"]))}">'
-                         f'{text} {escape(str(run["run_date"]))}</a>')
+                         f'{escape(text.format(run["run_date"]))}</a>')
     return f'<nav class="muted">{" · ".join(links)}</nav>'
 
 
