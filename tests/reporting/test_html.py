@@ -1,11 +1,15 @@
 """The HTML run report: content, charts, escaping, masking, the quarantine spike, well-formedness."""
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
 
-from coretelecoms.reporting.html import recent_reports, render_html
+from coretelecoms.reporting.html import (INDEX_TREND_RUNS, MIN_BAR, neighbours, recent_reports, relative_href, render_html,
+                                         render_index)
+
+RUNS = "var/lake/_runs"  # the runs folder pages are rendered for: FULL's links lie under the same lake
 
 VOID = {"meta", "br", "hr", "img", "input", "link"}
 FULL = {
@@ -72,26 +76,65 @@ def well_formed(page: str) -> Nesting:
     return parser
 
 
+class SvgContent(HTMLParser):
+    """The words of each SVG <text> (its <tspan> lines joined by a space), the tooltips, the bars' widths."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+        self.titles: list[str] = []
+        self.bar_widths: list[float] = []
+        self.font_sizes: list[str] = []
+        self._inside: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if "font-size" in attrs:
+            self.font_sizes.append(attrs["font-size"])
+        if tag == "rect":
+            self.bar_widths.append(float(attrs["width"]))
+        elif tag in ("text", "title"):
+            self._inside = tag
+            (self.texts if tag == "text" else self.titles).append("")
+
+    def handle_endtag(self, tag):
+        if tag in ("text", "title"):
+            self._inside = None
+
+    def handle_data(self, data):
+        if self._inside:
+            words = self.texts if self._inside == "text" else self.titles
+            words[-1] = f"{words[-1]} {data}".strip()
+
+
+def svg_content(page: str) -> SvgContent:
+    parser = SvgContent()
+    for svg in re.findall(r"<svg.*?</svg>", page, flags=re.S):
+        parser.feed(svg)
+    return parser
+
+
 def earlier_runs(rates: list[float]) -> list[dict]:
     return [{"run_id": f"r{day}", "run_date": f"2025-05-{day:02d}", "status": "succeeded", "quarantine_rate": rate}
             for day, rate in enumerate(rates, start=25)]
 
 
 def test_a_full_report_has_its_numbers_tables_charts_and_links():
-    page = render_html(FULL, earlier_runs([0.004, 0.005, 0.003]))
+    page = render_html(FULL, earlier_runs([0.004, 0.005, 0.003]), RUNS)
 
     assert well_formed(page).svgs == page.count("<svg") == 5
     for expected in ("succeeded", FULL["run_id"], "<b>4,500</b>rows landed", "<b>4,990</b>rows kept", "0.41%", "took 1m 28s",
                      "Seconds per stage", "conformance_postgres", "Bronze rows per source", "Quarantine rate per run",
                      "Open orphans by age", "customers: bad_email", "(new) -&gt; Backlog", "In-Progress -&gt; Resolved",
-                     'href="2025-06-02_20261127T031500Z_ab12.json"', 'href="var/lake/_data_docs/index.html"'):
+                     'href="2025-06-02_20261127T031500Z_ab12.json"', 'href="../../_data_docs/index.html"',
+                     'href="../../_validations/call_logs.json"', 'href="../index.html"'):
         assert expected in page, expected
     assert "<td>call_logs</td><td>invalid_enum</td><td class=\"n\">4</td><td class=\"n\">0.11%</td>" in page
     assert "<script" not in page and "<link" not in page and "src=" not in page
 
 
 def test_a_minimal_failed_report_is_escaped_and_masked():
-    page = render_html(FAILED, [])
+    page = render_html(FAILED, [], RUNS)
 
     well_formed(page)
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -102,7 +145,7 @@ def test_a_minimal_failed_report_is_escaped_and_masked():
 
 
 def test_a_failed_report_links_its_trace_log_relatively():
-    page = render_html({**FAILED, "failed_stage": "silver", "trace_log": "2025-06-03_x.log"}, [])
+    page = render_html({**FAILED, "failed_stage": "silver", "trace_log": "2025-06-03_x.log"}, [], RUNS)
 
     well_formed(page)
     assert '<a href="2025-06-03_x.log">The full trace</a>' in page
@@ -118,11 +161,11 @@ def test_a_failed_report_links_its_trace_log_relatively():
      "dq_rules": {"calls": {"bad": 3}}, "quality": {"calls": {"rows_in": 0}}},
 ])
 def test_partial_reports_render(report):
-    well_formed(render_html(report, earlier_runs([0.0, 0.0]) + [{"run_id": "x", "run_date": "2025-05-30", "status": "failed"}]))
+    well_formed(render_html(report, earlier_runs([0.0, 0.0]) + [{"run_id": "x", "run_date": "2025-05-30", "status": "failed"}], RUNS))
 
 
 def spike_marked(today: float, earlier: list[float]) -> bool:
-    page = render_html({**FULL, "quarantine_rate": today}, earlier_runs(earlier))
+    page = render_html({**FULL, "quarantine_rate": today}, earlier_runs(earlier), RUNS)
     well_formed(page)
     return 'class="spike"' in page
 
@@ -150,3 +193,193 @@ def test_recent_reports_keep_the_latest_attempt_of_each_earlier_date():
     assert [r["run_id"] for r in recent_reports(reports, "2025-06-02", limit=2)] == ["b1", "c1"]
     assert recent_reports(reports, "2025-06-02", limit=0) == []
     assert recent_reports([], "2025-06-02") == []
+
+
+def test_chart_labels_are_never_cut_and_long_ones_wrap_onto_a_second_line():
+    rules = {"customers": {"unparseable_date_of_birth": 5, "bad_email": 9}, "call_logs": {"an_extraordinarily_long_rule_name_without_spaces": 1}}
+    page = render_html({**FULL, "dq_rules": rules}, [], RUNS)
+    svg = svg_content(page)
+
+    assert "…" not in page
+    for label in ("customers: unparseable_date_of_birth", "call_logs: an_extraordinarily_long_rule_name_without_spaces"):
+        assert label in svg.texts, label
+        assert f"{label}: " in " ".join(svg.titles), label  # the tooltip repeats the label with its value
+    assert '<tspan x="' in page and page.count(">customers:</tspan>") == 1  # wrapped: "customers:" alone on the first line
+
+
+def test_a_small_source_keeps_a_visible_bar_and_its_value_beside_a_big_one():
+    bronze = [{"source": "call_logs", "status": "ingested", "rows": 5_000_000},
+              {"source": "web_complaints", "status": "ingested", "rows": 40}]
+    svg = svg_content(render_html({"run_id": "r", "run_date": "2025-06-02", "status": "succeeded", "bronze": bronze}, [], RUNS))
+
+    assert sorted(svg.bar_widths) == [MIN_BAR, 190]
+    assert {"5,000,000", "40"} <= set(svg.texts)
+
+
+def test_all_chart_text_is_at_least_12px():
+    page = render_html(FULL, earlier_runs([0.004, 0.005, 0.003]), RUNS)
+
+    sizes = [int(size) for size in re.findall(r"svg text(?:\.\w+)?\{font-size:(\d+)px", page)]
+    assert sizes and min(sizes) >= 12
+    assert all(float(size) >= 12 for size in svg_content(page).font_sizes)
+
+
+class Links(HTMLParser):
+    """Every <a>'s href and text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[tuple[str, str]] = []
+        self._href: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "a":
+            self._href = dict(attrs)["href"]
+            self.links.append((self._href, ""))
+
+    def handle_endtag(self, tag):
+        if tag == "a":
+            self._href = None
+
+    def handle_data(self, data):
+        if self._href is not None:
+            href, text = self.links[-1]
+            self.links[-1] = (href, text + data)
+
+
+def links(page: str) -> dict[str, str]:
+    """href -> text of every link on the page."""
+    parser = Links()
+    parser.feed(page)
+    return dict(parser.links)
+
+
+def test_a_report_links_the_runs_index_and_its_previous_and_next_runs_relatively():
+    previous_run = {"run_id": "2025-06-01_a", "run_date": "2025-06-01"}
+    next_run = {"run_id": "2025-06-03_b", "run_date": "2025-06-03"}
+    page = render_html(FULL, [], RUNS, previous_run, next_run)
+
+    well_formed(page)
+    assert links(page)["../index.html"] == "All runs"
+    assert links(page)["../2025-06-01/2025-06-01_a.html"] == "← previous run 2025-06-01"
+    assert links(page)["../2025-06-03/2025-06-03_b.html"] == "next run 2025-06-03 →"
+
+
+def test_the_first_and_only_run_links_just_the_index():
+    hrefs = set(links(render_html(FAILED, [], RUNS)))
+
+    assert hrefs == {"../index.html", "2025-06-03_x.json"}
+
+
+def test_neighbours_are_ordered_by_run_date_then_start():
+    reports = [
+        {"run_id": "c", "run_date": "2025-06-02", "started_at": "2026-11-28T03:00:00+00:00"},
+        {"run_id": "a", "run_date": "2025-06-01", "started_at": "2026-11-29T03:00:00+00:00"},
+        {"run_id": "b", "run_date": "2025-06-02", "started_at": "2026-11-27T03:00:00+00:00"},
+    ]
+
+    assert neighbours(reports, "a") == (None, reports[2])
+    assert neighbours(reports, "b") == (reports[1], reports[0])
+    assert neighbours(reports, "c") == (reports[2], None)
+    assert neighbours(reports, "unknown") == (None, None)
+
+
+@pytest.mark.parametrize("target, page_folder, href", [
+    ("/srv/lake/_data_docs/index.html", "/srv/lake/_runs/2025-06-02", "../../_data_docs/index.html"),
+    ("/srv/data docs/index.html", "/srv/lake/_runs/2025-06-02", "../../../data%20docs/index.html"),
+    ("var/lake/_validations/calls.json", "var/lake/_runs/2025-06-02", "../../_validations/calls.json"),
+    ("s3a://lake/x/_data_docs/index.html", "s3a://lake/x/_runs/2025-06-02", "../../_data_docs/index.html"),
+    ("s3://lake/x/_data_docs/index.html", "s3a://lake/x/_runs/2025-06-02", "../../_data_docs/index.html"),
+    ("s3a://docs/site/index.html", "s3a://lake/x/_runs/2025-06-02", "s3a://docs/site/index.html"),
+    ("s3a://lake/x/_data_docs/index.html", "/srv/runs/2025-06-02", "s3a://lake/x/_data_docs/index.html"),
+    ("https://docs.example.com/index.html", "/srv/runs/2025-06-02", "https://docs.example.com/index.html"),
+])
+def test_relative_href(target, page_folder, href):
+    assert relative_href(target, page_folder) == href
+
+
+def test_report_links_are_relative_without_the_machine_s_paths_beside_them():
+    report = {**FULL, "data_docs": "/srv/coretelecoms/var/data_docs/index.html",
+              "validations": {"call_logs": "/srv/coretelecoms/var/lake/_quality/validations/r/call_logs.json",
+                              "customers": "s3a://elsewhere/validations/r/customers.json"}}
+    page = render_html(report, [], "/srv/coretelecoms/var/lake/_runs")
+
+    assert links(page)["../../../data_docs/index.html"] == "Data Docs"
+    assert links(page)["../../_quality/validations/r/call_logs.json"] == "Validation: call_logs"
+    assert links(page)["s3a://elsewhere/validations/r/customers.json"] == "Validation: customers"
+    assert "/srv/" not in page
+
+
+class Rows(HTMLParser):
+    """The text of each table row's cells."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self._in_cell = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self.rows[-1].append("")
+            self._in_cell = True
+
+    def handle_endtag(self, tag):
+        self._in_cell = self._in_cell and tag not in ("td", "th")
+
+    def handle_data(self, data):
+        if self._in_cell:
+            self.rows[-1][-1] += data
+
+
+def table_rows(page: str) -> list[list[str]]:
+    parser = Rows()
+    parser.feed(page)
+    return parser.rows
+
+
+def run_of(day: int, **fields) -> dict:
+    date = f"2025-06-{day:02d}"
+    return {**FULL, "run_id": f"{date}_r", "run_date": date, "started_at": f"{date}T03:00:00+00:00",
+            "finished_at": f"{date}T03:01:00+00:00", **fields}
+
+
+def test_the_index_has_one_row_per_run_newest_first_linking_each_page_relatively():
+    failed = {**FAILED, "run_id": "2025-06-03_f", "started_at": "2025-06-03T04:00:00+00:00",
+              "finished_at": "2025-06-03T04:00:30+00:00", "timings_seconds": {"bronze": 2.0}}
+    page = render_index([run_of(2), failed, run_of(1, quarantine_rate=0.0123)])
+
+    well_formed(page)
+    header, *rows = table_rows(page)
+    assert header == ["run date", "run", "status", "took", "rows landed", "rejected", "new orphans", "quarantine rate",
+                      "bronze (s)", "silver (s)", "conformance_lake (s)", "gold (s)", "data_docs (s)", "conformance_postgres (s)"]
+    assert rows == [
+        ["2025-06-03", "2025-06-03_f", "failed", "30s", "–", "–", "–", "–", "2.0", "–", "–", "–", "–", "–"],
+        ["2025-06-02", "2025-06-02_r", "succeeded", "1m 00s", "4,500", "3", "15", "0.41%", "12.3", "40.1", "20.0", "5.2", "3.1", "8.0"],
+        ["2025-06-01", "2025-06-01_r", "succeeded", "1m 00s", "4,500", "3", "15", "1.23%", "12.3", "40.1", "20.0", "5.2", "3.1", "8.0"],
+    ]
+    assert links(page) == {"2025-06-03/2025-06-03_f.html": "2025-06-03_f", "2025-06-02/2025-06-02_r.html": "2025-06-02_r",
+                           "2025-06-01/2025-06-01_r.html": "2025-06-01_r"}
+
+
+def test_the_index_trends_the_duration_each_step_and_the_quarantine_rate_over_the_last_30_runs():
+    runs = [run_of(day) for day in range(1, 31)] + [run_of(day, run_date=f"2025-07-{day:02d}", run_id=f"july-{day}")
+                                                     for day in range(1, 6)]
+    page = render_index(runs)
+
+    well_formed(page)
+    charts = re.findall(r'<svg .*?aria-label="([^"]+)".*?</svg>', page, flags=re.S)
+    assert charts == ["Run duration", "Seconds in bronze", "Seconds in silver", "Seconds in conformance_lake",
+                      "Seconds in gold", "Seconds in data_docs", "Seconds in conformance_postgres", "Quarantine rate"]
+    gold = re.search(r'<svg [^>]*aria-label="Seconds in gold".*?</svg>', page, flags=re.S).group()
+    tooltips = svg_content(gold).titles[1:]  # after the chart's own title
+    assert len(tooltips) == INDEX_TREND_RUNS and tooltips[-1] == "2025-07-05 july-5: 5.2 s"
+    assert tooltips[0] == "2025-06-06 2025-06-06_r: 5.2 s"  # the five oldest runs are only in the table
+    assert len(table_rows(page)) == 1 + 35
+
+
+def test_the_index_of_no_runs_and_of_partial_reports_renders():
+    assert "0 runs" in render_index([])
+    well_formed(render_index([{"run_id": "r", "run_date": "2025-06-02", "status": "failed", "quality": None,
+                               "orphans": {"new": None}, "timings_seconds": None, "bronze": None}]))

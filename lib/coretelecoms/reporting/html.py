@@ -1,20 +1,35 @@
 """A run report as one self-contained HTML page with small inline SVG charts.
 
 No JavaScript, external CSS or fonts: the page opens the same from S3, a local disk or a headless browser.
-It is written next to the run's JSON report, which it links as `<run_id>.json`.
+It is written next to the run's JSON report, `<runs folder>/<run date>/<run_id>.{json,html}`, and every link
+it has is relative where it can be (see `relative_href`), so a copied runs folder or lake keeps working.
+The runs index, `<runs folder>/index.html`, lists every run of the folder under trends of the last ones.
 """
 from __future__ import annotations
 
+import math
+import os
+import posixpath
 import statistics
 from html import escape
+from typing import NamedTuple
+from urllib.parse import quote, urlsplit
 
-from coretelecoms.reporting.notify import key_numbers, mask_personal_data, run_duration
+from coretelecoms.reporting.notify import duration_text, key_numbers, mask_personal_data, run_duration, run_seconds
 
 # A quarantine rate is a spike above this multiple of the earlier runs' median and above the floor:
 # below half a percent a few late customers double the rate without meaning anything.
 SPIKE_FACTOR, SPIKE_FLOOR = 2.0, 0.005
 BADGE_COLOURS = {"succeeded": "#2e7d32", "not_ready": "#b26a00", "rejected_input": "#ad1457", "failed": "#c62828"}
 BAR, TODAY, ALERT = "#5b7db1", "#e08a1e", "#c62828"
+# Bar lengths are linear, with every value printed after its bar and a value above zero drawn at least
+# MIN_BAR px long: a few hundred web complaints beside millions of call logs stay visible and readable,
+# and lengths still compare honestly (on a log scale 1,000 rows would look half as long as 1,000,000).
+MIN_BAR = 3
+# Chart text is 12 px; a character is at most this wide in it, which sizes the columns of labels.
+CHAR_WIDTH = 7.5
+LABEL_LINE = 24  # characters; a longer label goes on two lines, split at a space, never cut
+INDEX_TREND_RUNS = 30
 
 STYLE = """
 body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:2em;color:#222;max-width:1100px}
@@ -25,19 +40,78 @@ h1{font-size:1.5em;margin-bottom:.2em} h2{font-size:1.1em;margin-top:1.6em;borde
 .kpi b{display:block;font-size:1.3em} .charts{display:flex;flex-wrap:wrap;gap:1.5em}
 table{border-collapse:collapse;margin:.5em 0} th,td{border:1px solid #ddd;padding:.25em .6em;text-align:left}
 td.n{text-align:right;font-variant-numeric:tabular-nums} .spike{color:#c62828;font-weight:bold}
-svg text{font-size:11px;fill:#222} svg text.title{font-size:12px;font-weight:bold}
+.scroll{overflow-x:auto} .scroll td{white-space:nowrap}
+svg text{font-size:12px;fill:#222} svg text.title{font-size:13px;font-weight:bold}
 """
 
 
-def render_html(report: dict, recent: list[dict]) -> str:
-    """The whole page for one run; `recent` are earlier reports of the same lake (oldest first) for trends."""
+def render_html(report: dict, recent: list[dict], runs_folder: str,
+                previous_run: dict | None = None, next_run: dict | None = None) -> str:
+    """The whole page for one run written under `runs_folder`; `recent` are earlier reports of the same lake
+    (oldest first) for trends; the previous and next runs of the folder, when there are, are linked."""
     earlier = recent_reports(recent, report["run_date"])
-    sections = [_header(report), _key_numbers(report, earlier), _charts(report, earlier), _bronze_table(report),
-                *_quality_tables(report), *_orphan_tables(report), _transitions_table(report),
-                _postgres_table(report), _links(report)]
+    page_folder = f"{runs_folder.rstrip('/')}/{report['run_date']}"
+    sections = [_navigation(previous_run, next_run), _header(report), _key_numbers(report, earlier),
+                _charts(report, earlier), _bronze_table(report), *_quality_tables(report), *_orphan_tables(report),
+                _transitions_table(report), _postgres_table(report), _links(report, page_folder)]
+    return _page(f'Run {report["run_date"]} · {report["status"]}', sections)
+
+
+def render_index(reports: list[dict]) -> str:
+    """The runs index of a runs folder: trends over the last runs, then one row per run, newest first."""
+    runs = sorted(reports, key=run_order)
+    steps = sorted({step for report in runs for step, _ in step_timings(report)}, key=lambda step: (step_rank(step), step))
+    header = (f'<h1>CoreTelecoms runs</h1><p class="muted">{len(runs)} runs'
+              + (f', the latest on {escape(str(runs[-1].get("run_date")))}' if runs else "") + "</p>")
+    return _page("CoreTelecoms runs", [header, _index_trends(runs[-INDEX_TREND_RUNS:], steps), _index_table(runs[::-1], steps)])
+
+
+def _page(title: str, sections: list[str]) -> str:
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<title>Run {escape(report["run_date"])} · {escape(report["status"])}</title><style>{STYLE}</style></head>'
+            f'<title>{escape(title)}</title><style>{STYLE}</style></head>'
             f'<body>\n' + "\n".join(s for s in sections if s) + "\n</body></html>\n")
+
+
+def run_order(report: dict) -> tuple[str, str]:
+    """Runs are ordered by run date, then by start (a date may be run more than once)."""
+    return report.get("run_date") or "", report.get("started_at") or ""
+
+
+def neighbours(reports: list[dict], run_id: str) -> tuple[dict | None, dict | None]:
+    """The runs just before and just after run `run_id` among `reports` (None where there is none)."""
+    ordered = sorted(reports, key=run_order)
+    ids = [r.get("run_id") for r in ordered]
+    if run_id not in ids:
+        return None, None
+    at = ids.index(run_id)
+    return (ordered[at - 1] if at > 0 else None), (ordered[at + 1] if at + 1 < len(ordered) else None)
+
+
+def run_page_href(report: dict) -> str:
+    """A run's page as linked from its runs folder (the index); from a run page it is `../` this."""
+    return _href(f"{report['run_date']}/{report['run_id']}.html")
+
+
+def relative_href(target: str, page_folder: str) -> str:
+    """The link to `target` from a page in `page_folder`: relative when both are on the local disk or in
+    the same bucket, so that the page keeps working when copied along with the lake; else as recorded."""
+    target_bucket, target_key = _bucket_key(target)
+    page_bucket, page_key = _bucket_key(page_folder)
+    if target_bucket is None and page_bucket is None and "://" not in target:
+        return _href(os.path.relpath(target, page_folder))
+    if target_bucket is not None and target_bucket == page_bucket:
+        return _href(posixpath.relpath(f"/{target_key}", f"/{page_key}"))
+    return target
+
+
+def _bucket_key(location: str) -> tuple[str | None, str]:
+    """(bucket, key) of an s3:// or s3a:// location; (None, location) for anything else."""
+    parts = urlsplit(location)
+    return (parts.netloc, parts.path.lstrip("/")) if parts.scheme in ("s3", "s3a") else (None, location)
+
+
+def _href(path: str) -> str:
+    return quote(path.replace(os.sep, "/"))
 
 
 def recent_reports(reports: list[dict], run_date: str, limit: int = 14) -> list[dict]:
@@ -53,6 +127,15 @@ def recent_reports(reports: list[dict], run_date: str, limit: int = 14) -> list[
 
 def is_quarantine_spike(today: float, earlier: list[float]) -> bool:
     return bool(earlier) and today > SPIKE_FLOOR and today > SPIKE_FACTOR * statistics.median(earlier)
+
+
+def _navigation(previous_run: dict | None, next_run: dict | None) -> str:
+    links = ['<a href="../index.html">All runs</a>']
+    for run, text in ((previous_run, "← previous run {}"), (next_run, "next run {} →")):
+        if run:
+            links.append(f'<a href="../{run_page_href(run)}" title="{escape(str(run["run_id"]))}">'
+                         f'{escape(text.format(run["run_date"]))}</a>')
+    return f'<nav class="muted">{" · ".join(links)}</nav>'
 
 
 def _header(report: dict) -> str:
@@ -99,10 +182,14 @@ RUN_STEPS = ("bronze", "silver", "conformance_lake", "gold", "features", "data_d
 
 
 def step_timings(report: dict) -> list[tuple[str, float]]:
-    """(step, seconds) in the order the steps run; a step this version does not know comes last."""
+    """(step, seconds) in the order the steps run."""
     timings = report.get("timings_seconds") or {}
-    order = {step: index for index, step in enumerate(RUN_STEPS)}
-    return sorted(timings.items(), key=lambda item: order.get(item[0], len(order)))
+    return sorted(timings.items(), key=lambda item: step_rank(item[0]))
+
+
+def step_rank(step: str) -> int:
+    """A step's place in a run; a step this version does not know comes last."""
+    return RUN_STEPS.index(step) if step in RUN_STEPS else len(RUN_STEPS)
 
 
 def _charts(report: dict, earlier: list[dict]) -> str:
@@ -112,7 +199,7 @@ def _charts(report: dict, earlier: list[dict]) -> str:
             if _is_number(n)]
     rules = sorted(((f"{entity}: {rule}", n) for entity, counts in (report.get("dq_rules") or {}).items()
                     for rule, n in (counts or {}).items() if _is_number(n)), key=lambda item: -item[1])[:10]
-    charts = [bar_chart("Seconds per stage", timings, lambda s: f"{s:,.1f} s"),
+    charts = [bar_chart("Seconds per stage", timings, _seconds),
               bar_chart("Bronze rows per source", sources),
               quarantine_trend(report, earlier),
               bar_chart("Open orphans by age", ages),
@@ -122,18 +209,38 @@ def _charts(report: dict, earlier: list[dict]) -> str:
 
 
 def bar_chart(title: str, items: list[tuple[str, float]], label=lambda n: f"{n:,}") -> str:
-    """Horizontal bars with each value printed after its bar; '' when there is nothing to draw."""
+    """Horizontal bars with each value printed after its bar; '' when there is nothing to draw.
+    A label is shown in full (on two lines when long) and again in the row's tooltip with its value."""
     if not items:
         return ""
     top = max(value for _, value in items) or 1
-    names_width, bars_width, row = 170, 190, 20
+    lines = [label_lines(name) for name, _ in items]
+    names_width = max(len(line) for name_lines in lines for line in name_lines) * CHAR_WIDTH + 10
+    values_width = max(len(label(value)) for _, value in items) * CHAR_WIDTH + 10
+    bars_width, line_height = 190, 15
+    row = 8 + line_height * max(map(len, lines))
     parts = [f'<text class="title" x="0" y="13">{escape(title)}</text>']
-    for i, (name, value) in enumerate(items):
-        y, length = 24 + i * row, max(value, 0) / top * bars_width
-        parts.append(f'<text x="{names_width - 6}" y="{y + 12}" text-anchor="end">{escape(_short(name))}</text>'
-                     f'<rect x="{names_width}" y="{y + 2}" width="{length:.1f}" height="{row - 6}" fill="{BAR}"/>'
-                     f'<text x="{names_width + length + 4:.1f}" y="{y + 12}">{escape(label(value))}</text>')
-    return _svg(title, names_width + bars_width + 70, 30 + row * len(items), parts)
+    for i, ((name, value), name_lines) in enumerate(zip(items, lines)):
+        y, length = 24 + i * row, bar_length(value, top, bars_width)
+        first = y + row / 2 + 4 - (len(name_lines) - 1) * line_height / 2  # the label's lines centred on the bar
+        text = "".join(f'<tspan x="{names_width - 6:.0f}" y="{first + n * line_height:.1f}">{escape(line)}</tspan>'
+                       for n, line in enumerate(name_lines))
+        parts.append(f'<g><title>{escape(f"{name}: {label(value)}")}</title>'
+                     f'<text text-anchor="end">{text}</text>'
+                     f'<rect x="{names_width:.0f}" y="{y + 4}" width="{length:.1f}" height="{row - 8}" fill="{BAR}"/>'
+                     f'<text x="{names_width + length + 4:.1f}" y="{y + row / 2 + 4:.1f}">{escape(label(value))}</text></g>')
+    return _svg(title, max(names_width + bars_width + values_width, len(title) * CHAR_WIDTH), 30 + row * len(items), parts)
+
+
+def label_lines(name: str, limit: int = LABEL_LINE) -> list[str]:
+    """A label on one line, or on two split at the last space that lets the first fit `limit`."""
+    split = name.rfind(" ", 0, limit + 1) if len(name) > limit else -1
+    return [name[:split], name[split + 1:]] if split > 0 else [name]
+
+
+def bar_length(value: float, top: float, full: float) -> float:
+    """Linear in `value`, at least MIN_BAR for any value above zero (see MIN_BAR)."""
+    return max(value / top * full, MIN_BAR) if value > 0 else 0.0
 
 
 def quarantine_trend(report: dict, earlier: list[dict]) -> str:
@@ -147,7 +254,7 @@ def quarantine_trend(report: dict, earlier: list[dict]) -> str:
     points.append((report["run_date"], today))
     median = statistics.median(rates) if rates else None
     top = max([rate for _, rate in points] + [median or 0]) or 1
-    left, step, base, plot = 10, 34, 150, 100  # bars grow up from y=base, at most `plot` high
+    left, step, base, plot = 10, 46, 150, 100  # bars grow up from y=base, at most `plot` high
     title = "Quarantine rate per run (today highlighted)"
     parts = [f'<text class="title" x="0" y="13">{escape(title)}</text>']
     if median is not None:  # drawn first so that bars and their labels sit on top of it
@@ -159,14 +266,42 @@ def quarantine_trend(report: dict, earlier: list[dict]) -> str:
         x, height, is_today = left + i * step, rate / top * plot, i == len(points) - 1
         colour = (ALERT if spike else TODAY) if is_today else BAR
         middle = x + (step - 8) / 2
-        parts.append(f'<rect x="{x}" y="{base - height:.1f}" width="{step - 8}" height="{height:.1f}" fill="{colour}"/>'
-                     f'<text x="{middle}" y="{base - height - 4:.1f}" text-anchor="middle" font-size="9">{rate:.2%}</text>'
-                     f'<text x="{middle}" y="{base + 13}" text-anchor="middle" font-size="9">{escape(str(date)[5:])}</text>')
+        parts.append(f'<rect x="{x}" y="{base - height:.1f}" width="{step - 8}" height="{height:.1f}" fill="{colour}">'
+                     f'<title>{escape(str(date))}: {rate:.2%}</title></rect>'
+                     f'<text x="{middle}" y="{base - height - 4:.1f}" text-anchor="middle">{rate:.2%}</text>'
+                     f'<text x="{middle}" y="{base + 15}" text-anchor="middle">{escape(str(date)[5:])}</text>')
         if is_today and spike:
             parts.append(f'<text class="spike" x="{middle}" y="{base - height - 16:.1f}" text-anchor="middle" '
                          f'fill="{ALERT}">▲ spike</text>')
     width = left + step * len(points) + 110
-    return _svg(title, max(width, 300), base + 20, parts)
+    return _svg(title, max(width, len(title) * CHAR_WIDTH), base + 22, parts)
+
+
+def trend_chart(title: str, runs: list[dict], values: list, label) -> str:
+    """One column per run, oldest left, failed runs in red; the top value and zero on the axis, every few
+    runs dated below, each column's run and value on hover. A run without the number leaves a gap;
+    '' when no run has it."""
+    numbers = [value for value in values if _is_number(value)]
+    if not numbers:
+        return ""
+    top = max(numbers) or 1
+    axis = max(len(label(top)), len(label(0))) * CHAR_WIDTH + 8
+    step, base, plot = 14, 130, 96  # columns grow up from y=base, at most `plot` high
+    dated_every = max(math.ceil(48 / step), math.ceil(len(runs) / 8))  # a date label is about 40 px wide
+    parts = [f'<text class="title" x="0" y="13">{escape(title)}</text>',
+             f'<text x="{axis - 6:.0f}" y="{base - plot + 4}" text-anchor="end">{escape(label(top))}</text>',
+             f'<text x="{axis - 6:.0f}" y="{base + 4}" text-anchor="end">{escape(label(0))}</text>',
+             f'<line x1="{axis:.0f}" y1="{base}" x2="{axis + step * len(runs):.0f}" y2="{base}" stroke="#999"/>']
+    for i, (run, value) in enumerate(zip(runs, values)):
+        x, date = axis + i * step, str(run.get("run_date") or "")
+        if _is_number(value):
+            height, colour = bar_length(value, top, plot), ALERT if run.get("status") == "failed" else BAR
+            tooltip = f"{date} {run.get('run_id')}: {label(value)}"
+            parts.append(f'<rect x="{x:.0f}" y="{base - height:.1f}" width="{step - 3}" height="{height:.1f}" fill="{colour}">'
+                         f'<title>{escape(tooltip)}</title></rect>')
+        if (len(runs) - 1 - i) % dated_every == 0:  # the newest run is always dated
+            parts.append(f'<text x="{x + (step - 3) / 2:.1f}" y="{base + 16}" text-anchor="middle">{escape(date[5:])}</text>')
+    return _svg(title, max(axis + step * len(runs) + 20, len(title) * CHAR_WIDTH), base + 22, parts)
 
 
 def _svg(title: str, width: float, height: float, parts: list[str]) -> str:
@@ -216,6 +351,54 @@ def _postgres_table(report: dict) -> str:
     return _table("PostgreSQL load", ["table", "inserted", "updated"], rows)
 
 
+def _index_trends(runs: list[dict], steps: list[str]) -> str:
+    def trend(title: str, value, label) -> str:
+        return trend_chart(title, runs, [value(run) for run in runs], label)
+
+    charts = [trend("Run duration", run_seconds, duration_text),
+              *(trend(f"Seconds in {step}", lambda run, step=step: (run.get("timings_seconds") or {}).get(step), _seconds)
+                for step in steps),
+              trend("Quarantine rate", measured_quarantine_rate, lambda rate: f"{rate:.2%}")]
+    charts = [chart for chart in charts if chart]
+    return (f'<h2>Trends over the last {len(runs)} runs <span class="muted">(failed runs in red)</span></h2>'
+            f'<div class="charts">{"".join(charts)}</div>' if charts else "")
+
+
+def _index_table(runs: list[dict], steps: list[str]) -> str:
+    headers = ["run date", "run", "status", "took", "rows landed", "rejected", "new orphans", "quarantine rate",
+               *(f"{step} (s)" for step in steps)]
+    rows = [[run.get("run_date"), Link(run_page_href(run), str(run.get("run_id"))), run.get("status"),
+             run_duration(run) or "–", *_index_numbers(run),
+             *(_count((run.get("timings_seconds") or {}).get(step)) for step in steps)] for run in runs]
+    return f'<div class="scroll">{_table("Runs, newest first", headers, rows)}</div>'  # wider than the page
+
+
+def _index_numbers(report: dict) -> list[str]:
+    """Rows landed (as on the run's page), rejected, new orphans and the quarantine rate as index cells;
+    '–' where the run did not get that far (a failed run's zeros would read as a clean day)."""
+    numbers, rate = key_numbers(report), measured_quarantine_rate(report)
+    return [_count(numbers["rows landed"]) if report.get("bronze") else "–",
+            _count(numbers["rows rejected"]) if report.get("quality") else "–",
+            _count(numbers["quarantined"]) if _conformed(report) else "–",
+            f"{rate:.2%}" if rate is not None else "–"]
+
+
+def measured_quarantine_rate(report: dict) -> float | None:
+    """The run's quarantine rate if conformance ran: a run that stopped earlier records 0 without measuring."""
+    rate = report.get("quarantine_rate")
+    return rate if _conformed(report) and _is_number(rate) else None
+
+
+def _conformed(report: dict) -> bool:
+    return isinstance((report.get("orphans") or {}).get("new"), dict)
+
+
+class Link(NamedTuple):
+    """A table cell that links `href` (already relative and quoted) with `text`."""
+    href: str
+    text: str
+
+
 def _table(title: str, headers: list[str], rows: list[list]) -> str:
     """A titled table, right-aligned where a cell is a count; '' without rows. Every cell is escaped here."""
     if not rows:
@@ -226,18 +409,21 @@ def _table(title: str, headers: list[str], rows: list[list]) -> str:
 
 
 def _cell(value) -> str:
+    if isinstance(value, Link):
+        return f'<td><a href="{escape(value.href)}">{escape(value.text)}</a></td>'
     text = "" if value is None else str(value)
     numeric = text.replace(",", "").replace(".", "").replace("%", "").isdigit()
     return f'<td class="n">{escape(text)}</td>' if numeric else f"<td>{escape(text)}</td>"
 
 
-def _links(report: dict) -> str:
-    links = [(f"{report['run_id']}.json", "Run report (JSON)")]
+def _links(report: dict, page_folder: str) -> str:
+    """The JSON beside the page, the Data Docs and the validation results, linked relatively where they can be."""
+    links = [(_href(f"{report['run_id']}.json"), "Run report (JSON)")]
     if report.get("data_docs"):
-        links.append((str(report["data_docs"]), "Data Docs"))
-    links += [(str(path), f"Validation: {entity}") for entity, path in (report.get("validations") or {}).items() if path]
-    items = "".join(f'<li><a href="{escape(href)}">{escape(text)}</a> <span class="muted">{escape(href)}</span></li>'
-                    for href, text in links)
+        links.append((relative_href(str(report["data_docs"]), page_folder), "Data Docs"))
+    links += [(relative_href(str(path), page_folder), f"Validation: {entity}")
+              for entity, path in (report.get("validations") or {}).items() if path]
+    items = "".join(f'<li><a href="{escape(href)}">{escape(text)}</a></li>' for href, text in links)
     return f"<h2>Links</h2><ul>{items}</ul>"
 
 
@@ -249,11 +435,11 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _seconds(value: float) -> str:
+    return f"{value:,.1f} s"
+
+
 def _count(value) -> str:
     if not _is_number(value):
         return "–"
     return f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
-
-
-def _short(name: str, limit: int = 26) -> str:
-    return name if len(name) <= limit else name[: limit - 1] + "…"

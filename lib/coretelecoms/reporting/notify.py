@@ -72,10 +72,19 @@ def _number(value) -> int | float:
 
 def run_duration(report: dict) -> str:
     """'1m 28s' from the start and finish times; '' when either is missing or unreadable."""
+    seconds = run_seconds(report)
+    return "" if seconds is None else duration_text(seconds)
+
+
+def run_seconds(report: dict) -> float | None:
+    """Seconds from the run's start to its finish; None when either is missing or unreadable."""
     try:
-        seconds = (datetime.fromisoformat(report["finished_at"]) - datetime.fromisoformat(report["started_at"])).total_seconds()
+        return (datetime.fromisoformat(report["finished_at"]) - datetime.fromisoformat(report["started_at"])).total_seconds()
     except (KeyError, TypeError, ValueError):
-        return ""
+        return None
+
+
+def duration_text(seconds: float) -> str:
     minutes, seconds = divmod(round(seconds), 60)
     return f"{minutes}m {seconds:02d}s" if minutes else f"{seconds}s"
 

@@ -1,5 +1,6 @@
 """Run reports: the facts a run gathers about itself, written as JSON and HTML under `<lake>/_runs/`
 (and the local `runs` folder when it is elsewhere), one pair per run: `<run date>/<run id>.{json,html}`.
+Each page links the previous and next run of its folder and the folder's runs index, `index.html`.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from coretelecoms.platform import lake, storage
 from coretelecoms.platform.settings import Settings
 from coretelecoms.platform.tables import ORPHANED_COMPLAINTS, channels
 from coretelecoms.quality.stage import QualityResult
-from coretelecoms.reporting.html import recent_reports, render_html, step_timings
+from coretelecoms.reporting.html import neighbours, recent_reports, render_html, render_index, step_timings
 
 AGE_BUCKETS = (("0-1", 0, 1), ("2-7", 2, 7), ("8-30", 8, 30), (">30", 31, None))  # days since first seen
 
@@ -64,14 +65,39 @@ def quarantine_rate(new_orphans: dict[str, int], quality: dict[str, dict]) -> fl
 
 def write_report(settings: Settings, report: dict) -> list[str]:
     """Write `report` as JSON and HTML into every report folder; returns the HTML locations."""
-    html_locations = []
-    for folder in report_dirs(settings):
-        base = storage.join(folder, report["run_date"], report["run_id"])
-        storage.write_json(f"{base}.json", report)
-        recent = recent_reports(load_reports(folder), report["run_date"])
-        storage.write_text(f"{base}.html", render_html(report, recent))
-        html_locations.append(f"{base}.html")
-    return html_locations
+    return [write_pages(folder, report) for folder in report_dirs(settings)]
+
+
+def write_pages(folder: str, report: dict) -> str:
+    """Write one run's JSON and HTML into a report folder, re-render its neighbours' pages so that they
+    link to it, and rebuild the folder's runs index; returns the run's HTML location. Usually only the
+    previous run has a page to change (the next run does not exist yet); a run of an earlier date,
+    written later, has a next run to change too."""
+    storage.write_json(report_location(folder, report, "json"), report)
+    reports = load_reports(folder)
+    write_html(folder, report, reports)
+    for neighbour in neighbours(reports, report["run_id"]):
+        if neighbour:
+            write_html(folder, neighbour, reports)
+    write_index(folder, reports)
+    return report_location(folder, report, "html")
+
+
+def write_index(folder: str, reports: list[dict]) -> str:
+    """The folder's runs index, `index.html`, from `reports` (all of the folder's); returns its location."""
+    location = storage.join(folder, "index.html")
+    storage.write_text(location, render_index(reports))
+    return location
+
+
+def write_html(folder: str, report: dict, reports: list[dict]) -> None:
+    """A run's page, its trends and neighbours taken from `reports`, all the runs of its folder."""
+    page = render_html(report, recent_reports(reports, report["run_date"]), folder, *neighbours(reports, report["run_id"]))
+    storage.write_text(report_location(folder, report, "html"), page)
+
+
+def report_location(folder: str, report: dict, suffix: str) -> str:
+    return storage.join(folder, report["run_date"], f"{report['run_id']}.{suffix}")
 
 
 def write_trace(settings: Settings, report: dict, trace: str) -> list[str]:
@@ -107,7 +133,7 @@ def latest_report(settings: Settings, run_date: dt.date | None = None) -> dict |
 
 def html_location(settings: Settings, report: dict) -> str:
     """Where the HTML of `report` is in the folder `latest_report` reads."""
-    return storage.join(report_dirs(settings)[-1], report["run_date"], f"{report['run_id']}.html")
+    return report_location(report_dirs(settings)[-1], report, "html")
 
 
 def summary_text(report: dict) -> str:

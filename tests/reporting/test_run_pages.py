@@ -1,0 +1,87 @@
+"""Run pages written into a runs folder: each links its neighbours, an earlier page gains its "next" link,
+the folder's index lists every run, and a browser sees the index's rows and follows its links.
+
+No Spark: the pages are written from report dictionaries, as `write_report` does after a run.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from coretelecoms.reporting.run_report import load_reports, write_index, write_pages
+from tests.reporting.test_html import FAILED, links, run_of, table_rows
+
+
+def run(run_id: str, run_date: str, started_at: str) -> dict:
+    return {"run_id": run_id, "run_date": run_date, "started_at": started_at, "status": "succeeded"}
+
+
+def hrefs(page: Path) -> set[str]:
+    return set(links(page.read_text()))
+
+
+def test_each_run_page_links_its_neighbours_and_the_previous_page_gains_its_next_link(tmp_path):
+    first, second = run("r1", "2025-06-01", "2026-11-26T03:00:00"), run("r2", "2025-06-02", "2026-11-27T03:00:00")
+
+    assert write_pages(str(tmp_path), first) == str(tmp_path / "2025-06-01" / "r1.html")
+    assert hrefs(tmp_path / "2025-06-01" / "r1.html") == {"../index.html", "r1.json"}
+
+    write_pages(str(tmp_path), second)
+    assert hrefs(tmp_path / "2025-06-02" / "r2.html") == {"../index.html", "r2.json", "../2025-06-01/r1.html"}
+    assert hrefs(tmp_path / "2025-06-01" / "r1.html") == {"../index.html", "r1.json", "../2025-06-02/r2.html"}
+
+
+def test_a_run_written_between_two_others_relinks_both(tmp_path):
+    for report in (run("r1", "2025-06-01", "2026-11-26"), run("r3", "2025-06-03", "2026-11-28"),
+                   run("r2", "2025-06-02", "2026-11-29")):  # a backfill of 06-02 after 06-03
+        write_pages(str(tmp_path), report)
+
+    assert "../2025-06-02/r2.html" in hrefs(tmp_path / "2025-06-01" / "r1.html")
+    assert "../2025-06-02/r2.html" in hrefs(tmp_path / "2025-06-03" / "r3.html")
+    assert {"../2025-06-01/r1.html", "../2025-06-03/r3.html"} <= hrefs(tmp_path / "2025-06-02" / "r2.html")
+
+
+def test_every_page_written_rebuilds_the_folder_s_index(tmp_path):
+    write_pages(str(tmp_path), run_of(1))
+    assert set(links((tmp_path / "index.html").read_text())) == {"2025-06-01/2025-06-01_r.html"}
+
+    write_pages(str(tmp_path), run_of(2))
+    assert set(links((tmp_path / "index.html").read_text())) == {"2025-06-01/2025-06-01_r.html", "2025-06-02/2025-06-02_r.html"}
+
+
+def test_write_index_from_the_reports_already_in_a_folder(tmp_path):
+    for day in (1, 2):
+        write_pages(str(tmp_path), run_of(day))
+    (tmp_path / "index.html").unlink()
+
+    assert write_index(str(tmp_path), load_reports(str(tmp_path))) == str(tmp_path / "index.html")
+    assert len(table_rows((tmp_path / "index.html").read_text())) == 1 + 2
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
+def test_a_browser_sees_every_run_in_the_index_and_every_link_leads_to_a_page(tmp_path):
+    runs = tmp_path / "runs"
+    failed = {**FAILED, "run_id": "2025-06-03_f", "started_at": "2025-06-03T04:00:00+00:00"}
+    for report in (run_of(1, data_docs=None, validations={}), run_of(2, data_docs=None, validations={}), failed):
+        write_pages(str(runs), report)  # no Data Docs: each link leads to a page of this folder
+
+    dom = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}",
+         "--dump-dom", (runs / "index.html").as_uri()],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout
+
+    header, *rows = table_rows(dom)
+    assert [row[:3] for row in rows] == [["2025-06-03", "2025-06-03_f", "failed"],
+                                         ["2025-06-02", "2025-06-02_r", "succeeded"],
+                                         ["2025-06-01", "2025-06-01_r", "succeeded"]]
+    assert rows[0][header.index("rejected")] == rows[0][header.index("quarantine rate")] == "–"
+    assert dom.count("<svg") >= 3
+    for href in links(dom):
+        page = runs / href
+        assert page.is_file(), href
+        for neighbour in links(page.read_text()):  # from each run page: the index, its neighbours, its JSON
+            assert (page.parent / neighbour).is_file(), f"{href} -> {neighbour}"
