@@ -5,11 +5,8 @@ No Spark: the pages are written from report dictionaries, as `write_report` does
 """
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
-
-import pytest
 
 from coretelecoms.reporting.run_report import load_reports, write_index, write_pages
 from tests.reporting.test_html import FAILED, links, run_of, table_rows
@@ -61,7 +58,6 @@ def test_write_index_from_the_reports_already_in_a_folder(tmp_path):
     assert len(table_rows((tmp_path / "index.html").read_text())) == 1 + 2
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium")
 def test_a_browser_sees_every_run_in_the_index_and_every_link_leads_to_a_page(tmp_path):
     runs = tmp_path / "runs"
     failed = {**FAILED, "run_id": "2025-06-03_f", "started_at": "2025-06-03T04:00:00+00:00"}
