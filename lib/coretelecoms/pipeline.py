@@ -177,7 +177,8 @@ def _lake(spark: SparkSession, settings: Settings, result: RunResult, step, prog
         with step("silver"):
             write_issues(spark, settings, checked, result.run_date)
             result.quality, result.quality_skipped = checked.accounting, checked.skipped
-            result.dq_rules = run_report.dq_rule_counts(checked)
+            result.dq_issues = run_report.dq_issue_counts(checked)
+            result.dq_rules = run_report.rule_counts(result.dq_issues)
             result.validations = {entity: v.result_location for entity, v in checked.validations.items()}
         with step("conformance_lake"):
             result.conformance = merge_silver(spark, settings, result.run_id, result.run_date, checked, progress)

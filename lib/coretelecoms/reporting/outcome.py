@@ -34,6 +34,7 @@ class RunResult:
     bronze: list[IngestOutcome] = field(default_factory=list)
     quality: dict[str, Accounting] = field(default_factory=dict)
     quality_skipped: dict[str, str] = field(default_factory=dict)
+    dq_issues: dict[str, list[dict]] = field(default_factory=dict)  # by rule, field and outcome
     dq_rules: dict[str, dict[str, int]] = field(default_factory=dict)
     validations: dict[str, str] = field(default_factory=dict)  # entity -> validation result location
     data_docs: str = ""
@@ -119,6 +120,7 @@ def build_report(result: RunResult) -> dict:
         "quality": quality,
         "quality_skipped": result.quality_skipped,
         "dq_rules": result.dq_rules,
+        "dq_issues": result.dq_issues,
         "orphans": {
             "new": new_orphans,
             "replayed": conformance.replayed if conformance else {},

@@ -25,36 +25,58 @@ def report_dirs(settings: Settings) -> list[str]:
     return [lake_runs] if settings.runs.rstrip("/") == lake_runs else [lake_runs, settings.runs]
 
 
-def dq_rule_counts(checked: QualityResult) -> dict[str, dict[str, int]]:
-    """Issues found this run, by entity and rule (from the cached batches: no extra read)."""
+def dq_issue_counts(checked: QualityResult) -> dict[str, list[dict]]:
+    """Issues found this run, by entity, rule, field and outcome, most frequent first (from the
+    cached batches: no extra read)."""
     counts = {}
     for entity, batch in checked.batches.items():
-        rows = batch.issues.groupBy("rule").count().collect()
-        counts[entity] = {row["rule"]: row["count"] for row in sorted(rows, key=lambda r: -r["count"])}
+        rows = batch.issues.groupBy("rule", "field", "outcome").count().collect()
+        counts[entity] = [{"rule": row["rule"], "field": row["field"], "outcome": row["outcome"], "issues": row["count"]}
+                          for row in sorted(rows, key=lambda r: (-r["count"], r["rule"], r["field"]))]
     return counts
 
 
+def rule_counts(issue_counts: dict[str, list[dict]]) -> dict[str, dict[str, int]]:
+    """{entity: {rule: issues}}, most frequent first: the charts' view of `dq_issue_counts`."""
+    by_rule = {}
+    for entity, counts in issue_counts.items():
+        totals: dict[str, int] = {}
+        for count in counts:
+            totals[count["rule"]] = totals.get(count["rule"], 0) + count["issues"]
+        by_rule[entity] = dict(sorted(totals.items(), key=lambda item: -item[1]))
+    return by_rule
+
+
+OPEN_LISTED = 50  # open orphans named in a report, oldest first
+
+
 def open_orphans(spark: SparkSession, settings: Settings, run_date: dt.date) -> dict:
-    """Open orphans per channel and by age (days since first seen) as of the run date."""
+    """Open orphans as of the run date: per channel, per channel and reason, by age (days since first
+    seen), and the oldest OPEN_LISTED of them by id."""
     location = storage.spark_path(lake.silver(settings, ORPHANED_COMPLAINTS))
     if not DeltaTable.isDeltaTable(spark, location):
-        return {"open": {}, "open_age_days": {}, "oldest_open_days": None}
+        return {"open": {}, "open_by_reason": {}, "open_age_days": {}, "oldest_open_days": None, "open_list": []}
     age = F.datediff(F.lit(run_date), F.col("first_seen_date"))
     bucket = F.lit(AGE_BUCKETS[-1][0])
     for name, _, upper in reversed(AGE_BUCKETS[:-1]):
         bucket = F.when(age <= upper, name).otherwise(bucket)
-    rows = (
-        spark.read.format("delta").load(location)
-        .where((F.col("status") == OPEN) & (F.col("first_seen_date") <= F.lit(run_date)))
-        .groupBy("channel", bucket.alias("bucket")).agg(F.count("*").alias("n"), F.max(age).alias("oldest"))
-        .collect()
-    )
+    still_open = (spark.read.format("delta").load(location)
+                  .where((F.col("status") == OPEN) & (F.col("first_seen_date") <= F.lit(run_date))))
+    rows = (still_open.groupBy("channel", "reason", bucket.alias("bucket"))
+            .agg(F.count("*").alias("n"), F.max(age).alias("oldest")).collect())
+    oldest = (still_open.orderBy("first_seen_date", "channel", "complaint_id").limit(OPEN_LISTED)
+              .select("channel", "complaint_id", "reason", F.col("first_seen_date").cast("string").alias("first_seen_date"), age.alias("age_days"))
+              .collect())
     by_channel = {channel: 0 for channel in channels()}
+    by_reason: dict[str, dict[str, int]] = {channel: {} for channel in channels()}
     by_age = {name: 0 for name, _, _ in AGE_BUCKETS}
     for row in rows:
         by_channel[row["channel"]] += row["n"]
+        by_reason[row["channel"]][row["reason"]] = by_reason[row["channel"]].get(row["reason"], 0) + row["n"]
         by_age[row["bucket"]] += row["n"]
-    return {"open": by_channel, "open_age_days": by_age, "oldest_open_days": max((r["oldest"] for r in rows), default=None)}
+    return {"open": by_channel, "open_by_reason": by_reason, "open_age_days": by_age,
+            "oldest_open_days": max((r["oldest"] for r in rows), default=None),
+            "open_list": [row.asDict() for row in oldest]}
 
 
 def quarantine_rate(new_orphans: dict[str, int], quality: dict[str, dict]) -> float:
