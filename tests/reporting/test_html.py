@@ -12,39 +12,76 @@ from coretelecoms.reporting.html import (INDEX_TREND_RUNS, MIN_BAR, neighbours, 
 RUNS = "var/lake/_runs"  # the runs folder pages are rendered for: FULL's links lie under the same lake
 
 VOID = {"meta", "br", "hr", "img", "input", "link"}
-FULL = {
+FULL = {  # one day at scale 0.01; call_logs' numbers are those of a real run
     "run_id": "2025-06-02_20261127T031500Z_ab12", "run_date": "2025-06-02",
     "stages": ["bronze", "silver", "conformance", "gold"], "status": "succeeded", "error": "", "failed_stage": "",
-    "started_at": "2026-11-27T03:15:00+00:00", "finished_at": "2026-11-27T03:16:28+00:00",
-    "timings_seconds": {"bronze": 12.3, "silver": 40.1, "conformance_lake": 20.0, "gold": 5.2,
+    "started_at": "2026-11-27T03:15:00.123456+00:00", "finished_at": "2026-11-27T03:16:28.054321+00:00",
+    "timings_seconds": {"bronze": 12.3, "silver": 40.1, "conformance_lake": 20.0, "gold": 5.2, "features": 2.4,
                         "conformance_postgres": 8.0, "data_docs": 3.1},
     "bronze": [
+        {"source": "customers", "location": "customers/customers_dataset.csv", "source_date": "2025-06-01",
+         "status": "unchanged", "rows": 1200, "size": 5000, "seconds": 0.3, "message": "already in bronze"},
+        {"source": "agents", "location": "agents sheet", "source_date": "2025-06-02",
+         "status": "ingested", "rows": 50, "size": 900, "seconds": 0.4, "message": ""},
         {"source": "call_logs", "location": "s3://landing/call logs/call_logs_day_2025-06-02.csv",
          "source_date": "2025-06-02", "status": "ingested", "rows": 3800, "size": 123, "checksum": "abc",
          "table": "bronze.call_logs", "seconds": 1.2, "message": ""},
+        {"source": "sm_complaints", "location": "social_media_2025-06-02.json", "source_date": "2025-06-02",
+         "status": "ingested", "rows": 150, "size": 40, "seconds": 0.5, "message": ""},
         {"source": "web_complaints", "location": "web_form_request_2025_06_02", "source_date": "2025-06-02",
          "status": "ingested", "rows": 700, "size": 99, "seconds": 0.8, "message": ""},
-        {"source": "customers", "location": "customers/customers_dataset.csv", "source_date": "2025-06-01",
-         "status": "unchanged", "rows": 1200, "size": 5000, "seconds": 0.3, "message": "already in bronze"},
-        {"source": "sm_complaints", "location": "x", "source_date": "2025-06-02", "status": "not_ready",
-         "rows": None, "size": None, "seconds": 0.1, "message": "not there yet"},
     ],
     "quality": {
-        "call_logs": {"entity": "call_logs", "rows_in": 3800, "clean": 3780, "repaired": 10,
-                      "rejected": {"call_id: missing": 3}, "collapsed": 7, "warnings": 0, "unknown_columns": [],
-                      "kept": 3790, "rejected_total": 3},
-        "customers": {"entity": "customers", "rows_in": 1200, "kept": 1200, "rejected_total": 0},
+        "agents": {"entity": "agents", "rows_in": 50, "clean": 50, "repaired": 0, "rejected": {}, "collapsed": 0,
+                   "warnings": 0, "unknown_columns": [], "kept": 50, "rejected_total": 0},
+        "call_logs": {"entity": "call_logs", "rows_in": 3800, "clean": 3782, "repaired": 7,
+                      "rejected": {"customer_id: missing": 1}, "collapsed": 10, "warnings": 0, "unknown_columns": [],
+                      "kept": 3789, "rejected_total": 1},
+        "sm_complaints": {"entity": "sm_complaints", "rows_in": 150, "clean": 148, "repaired": 1, "rejected": {},
+                          "collapsed": 1, "warnings": 0, "unknown_columns": [], "kept": 149, "rejected_total": 0},
+        "web_complaints": {"entity": "web_complaints", "rows_in": 700, "clean": 690, "repaired": 6,
+                           "rejected": {"customer_id: invalid_uuid": 2, "agent_id: missing": 1}, "collapsed": 1,
+                           "warnings": 0, "unknown_columns": [], "kept": 696, "rejected_total": 3},
     },
-    "dq_rules": {"call_logs": {"invalid_enum": 4, "bad_timestamp": 3}, "customers": {"bad_email": 12}},
-    "orphans": {"new": {"call_logs": 12, "sm_complaints": 0, "web_complaints": 3},
-                "replayed": {"call_logs": 4, "sm_complaints": 0, "web_complaints": 1},
+    "quality_skipped": {"customers": "dimension unchanged since it was last processed"},
+    "dq_rules": {"call_logs": {"duplicate_key": 10, "invalid_enumeration": 5, "unparseable_timestamp": 2, "missing": 1},
+                 "web_complaints": {"invalid_enumeration": 6, "invalid_uuid": 2, "duplicate_key": 1, "missing": 1},
+                 "sm_complaints": {"duplicate_key": 1, "invalid_enumeration": 1}},
+    "dq_issues": {
+        "call_logs": [{"rule": "duplicate_key", "field": "call_id", "outcome": "collapsed", "issues": 10},
+                      {"rule": "invalid_enumeration", "field": "resolution_status", "outcome": "repaired", "issues": 5},
+                      {"rule": "unparseable_timestamp", "field": "call_end_time", "outcome": "repaired", "issues": 2},
+                      {"rule": "missing", "field": "customer_id", "outcome": "rejected", "issues": 1}],
+        "web_complaints": [{"rule": "invalid_enumeration", "field": "complaint_category", "outcome": "repaired", "issues": 6},
+                           {"rule": "invalid_uuid", "field": "customer_id", "outcome": "rejected", "issues": 2},
+                           {"rule": "duplicate_key", "field": "request_id", "outcome": "collapsed", "issues": 1},
+                           {"rule": "missing", "field": "agent_id", "outcome": "rejected", "issues": 1}],
+        "sm_complaints": [{"rule": "duplicate_key", "field": "complaint_id", "outcome": "collapsed", "issues": 1},
+                          {"rule": "invalid_enumeration", "field": "media_channel", "outcome": "repaired", "issues": 1}],
+        "agents": [],
+    },
+    "orphans": {"new": {"call_logs": 19, "sm_complaints": 0, "web_complaints": 3},
+                "replayed": {"call_logs": 24, "sm_complaints": 0, "web_complaints": 1},
                 "open": {"call_logs": 30, "sm_complaints": 1, "web_complaints": 8},
-                "open_age_days": {"0-1": 10, "2-7": 20, "8-30": 9, ">30": 0}, "oldest_open_days": 6},
+                "open_by_reason": {"call_logs": {"missing_customer": 20, "missing_agent": 8, "both": 2},
+                                   "sm_complaints": {"missing_agent": 1}, "web_complaints": {"missing_customer": 8}},
+                "open_age_days": {"0-1": 10, "2-7": 20, "8-30": 9, ">30": 0}, "oldest_open_days": 12,
+                "open_list": [
+                    {"channel": "call_logs", "complaint_id": "CL-000123", "reason": "missing_customer",
+                     "first_seen_date": "2025-05-21", "age_days": 12},
+                    {"channel": "web_complaints", "complaint_id": "WEB-9f3c", "reason": "missing_customer",
+                     "first_seen_date": "2025-05-24", "age_days": 9},
+                    {"channel": "sm_complaints", "complaint_id": "SM-0042", "reason": "missing_agent",
+                     "first_seen_date": "2025-05-30", "age_days": 3},
+                ]},
     "quarantine_rate": 0.0041,
     "transitions": {"(new) -> Backlog": 800, "Backlog -> In-Progress": 20, "In-Progress -> Resolved": 15},
     "validations": {"call_logs": "var/lake/_validations/call_logs.json"},
     "data_docs": "var/lake/_data_docs/index.html",
-    "postgres_load": {"call_logs": {"inserted": 3000, "updated": 20}},
+    "postgres_load": {"customers": {"inserted": 0, "updated": 0}, "agents": {"inserted": 2, "updated": 1},
+                      "call_logs": {"inserted": 3753, "updated": 41}, "sm_complaints": {"inserted": 140, "updated": 9},
+                      "web_complaints": {"inserted": 690, "updated": 4}, "orphaned_complaints": {"inserted": 22, "updated": 25}},
+    "postgres_skipped": "",
 }
 FAILED = {"run_id": "2025-06-03_x", "run_date": "2025-06-03", "status": "failed",
           "error": "ValueError: <script>alert(1)</script> bad email jane.doe@example.com"}
@@ -123,13 +160,13 @@ def test_a_full_report_has_its_numbers_tables_charts_and_links():
     page = render_html(FULL, earlier_runs([0.004, 0.005, 0.003]), RUNS)
 
     assert well_formed(page).svgs == page.count("<svg") == 5
-    for expected in ("succeeded", FULL["run_id"], "<b>4,500</b>rows landed", "<b>4,990</b>rows kept", "0.41%", "took 1m 28s",
-                     "Seconds per stage", "conformance_postgres", "Bronze rows per source", "Quarantine rate per run",
-                     "Open orphans by age", "customers: bad_email", "(new) -&gt; Backlog", "In-Progress -&gt; Resolved",
+    for expected in ("succeeded", FULL["run_id"], "<b>4,700</b>rows landed", "<b>4,684</b>rows kept", "0.41%", "took 1m 28s",
+                     "Seconds per step", "conformance_postgres", "Bronze rows per source", "Quarantine rate per run",
+                     "Open orphans by age", "web_complaints: invalid_enumeration", "(new) -&gt; Backlog", "In-Progress -&gt; Resolved",
                      'href="2025-06-02_20261127T031500Z_ab12.json"', 'href="../../_data_docs/index.html"',
                      'href="../../_validations/call_logs.json"', 'href="../index.html"'):
         assert expected in page, expected
-    assert "<td>call_logs</td><td>invalid_enum</td><td class=\"n\">4</td><td class=\"n\">0.11%</td>" in page
+    assert "<td>call_logs</td><td>invalid_enumeration</td><td class=\"n\">5</td><td class=\"n\">0.13%</td>" in page
     assert "<script" not in page and "<link" not in page and "src=" not in page
 
 
@@ -139,7 +176,7 @@ def test_a_minimal_failed_report_is_escaped_and_masked():
     well_formed(page)
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "jane.doe@example.com" not in page and "j***@***.com" in page
-    assert "failed" in page and "Failed at stage <b>unknown</b>" in page
+    assert "failed" in page and "Failed at step unknown." in page
     assert page.count("<svg") == 0
     assert "full trace" not in page
 
@@ -353,11 +390,12 @@ def test_the_index_has_one_row_per_run_newest_first_linking_each_page_relatively
     well_formed(page)
     header, *rows = table_rows(page)
     assert header == ["run date", "run", "status", "took", "rows landed", "rejected", "new orphans", "quarantine rate",
-                      "bronze (s)", "silver (s)", "conformance_lake (s)", "gold (s)", "data_docs (s)", "conformance_postgres (s)"]
+                      "bronze (s)", "silver (s)", "conformance_lake (s)", "gold (s)", "features (s)", "data_docs (s)",
+                      "conformance_postgres (s)"]
     assert rows == [
-        ["2025-06-03", "2025-06-03_f", "failed", "30s", "–", "–", "–", "–", "2.0", "–", "–", "–", "–", "–"],
-        ["2025-06-02", "2025-06-02_r", "succeeded", "1m 00s", "4,500", "3", "15", "0.41%", "12.3", "40.1", "20.0", "5.2", "3.1", "8.0"],
-        ["2025-06-01", "2025-06-01_r", "succeeded", "1m 00s", "4,500", "3", "15", "1.23%", "12.3", "40.1", "20.0", "5.2", "3.1", "8.0"],
+        ["2025-06-03", "2025-06-03_f", "failed", "30s", "–", "–", "–", "–", "2.0", "–", "–", "–", "–", "–", "–"],
+        ["2025-06-02", "2025-06-02_r", "succeeded", "1m 00s", "4,700", "4", "22", "0.41%", "12.3", "40.1", "20.0", "5.2", "2.4", "3.1", "8.0"],
+        ["2025-06-01", "2025-06-01_r", "succeeded", "1m 00s", "4,700", "4", "22", "1.23%", "12.3", "40.1", "20.0", "5.2", "2.4", "3.1", "8.0"],
     ]
     assert links(page) == {"2025-06-03/2025-06-03_f.html": "2025-06-03_f", "2025-06-02/2025-06-02_r.html": "2025-06-02_r",
                            "2025-06-01/2025-06-01_r.html": "2025-06-01_r"}
@@ -371,7 +409,7 @@ def test_the_index_trends_the_duration_each_step_and_the_quarantine_rate_over_th
     well_formed(page)
     charts = re.findall(r'<svg .*?aria-label="([^"]+)".*?</svg>', page, flags=re.S)
     assert charts == ["Run duration", "Seconds in bronze", "Seconds in silver", "Seconds in conformance_lake",
-                      "Seconds in gold", "Seconds in data_docs", "Seconds in conformance_postgres", "Quarantine rate"]
+                      "Seconds in gold", "Seconds in features", "Seconds in data_docs", "Seconds in conformance_postgres", "Quarantine rate"]
     gold = re.search(r'<svg [^>]*aria-label="Seconds in gold".*?</svg>', page, flags=re.S).group()
     tooltips = svg_content(gold).titles[1:]  # after the chart's own title
     assert len(tooltips) == INDEX_TREND_RUNS and tooltips[-1] == "2025-07-05 july-5: 5.2 s"

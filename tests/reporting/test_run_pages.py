@@ -80,4 +80,7 @@ def test_a_browser_sees_every_run_in_the_index_and_every_link_leads_to_a_page(tm
         page = runs / href
         assert page.is_file(), href
         for neighbour in links(page.read_text()):  # from each run page: the index, its neighbours, its JSON
-            assert (page.parent / neighbour).is_file(), f"{href} -> {neighbour}"
+            if neighbour.startswith("#"):  # within the page: to a section further down
+                assert f'id="{neighbour[1:]}"' in page.read_text(), f"{href} -> {neighbour}"
+            else:
+                assert (page.parent / neighbour).is_file(), f"{href} -> {neighbour}"

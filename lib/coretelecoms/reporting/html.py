@@ -15,6 +15,9 @@ from html import escape
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
+from coretelecoms.reporting.first_screen import (MISSING, REFUSED, input_line, inputs_with, not_loaded_reason, open_by_channel,
+                                                 reconciled, rejected_issues, status_reason, timestamp_text)
+from coretelecoms.reporting.first_screen import dq_issues as issue_counts
 from coretelecoms.reporting.notify import duration_text, key_numbers, mask_personal_data, run_duration, run_seconds
 
 # A quarantine rate is a spike above this multiple of the earlier runs' median and above the floor:
@@ -32,8 +35,14 @@ LABEL_LINE = 24  # characters; a longer label goes on two lines, split at a spac
 INDEX_TREND_RUNS = 30
 
 STYLE = """
-body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:2em;color:#222;max-width:1100px}
-h1{font-size:1.5em;margin-bottom:.2em} h2{font-size:1.1em;margin-top:1.6em;border-bottom:1px solid #ddd}
+body{font-family:system-ui,-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:1em 1.5em;color:#222;max-width:1150px;
+font-size:15px}
+h1{font-size:1.5em;margin:.3em 0 .1em} h2{font-size:1.1em;margin:1.4em 0 .3em;border-bottom:1px solid #ddd}
+p{margin:.4em 0} ul{margin:.2em 0}
+.status{border-left:6px solid;padding:.1em .8em;margin:.6em 0} .flag{color:#c62828;font-weight:bold} .ok{color:#2e7d32}
+tr.mismatch td{background:#fdecea} .note{font-size:13px;margin:.2em 0}
+.side{display:flex;flex-wrap:wrap;gap:0 2.5em;align-items:flex-start}
+table.reconciled{font-size:14px} table.reconciled th,table.reconciled td{white-space:nowrap;padding:.2em .4em} table.reconciled td.flag{white-space:normal}
 .badge{color:#fff;padding:.15em .6em;border-radius:.8em;font-size:.85em;vertical-align:middle}
 .muted{color:#666} pre.error{background:#fdecea;padding:.8em;white-space:pre-wrap}
 .kpis{display:flex;flex-wrap:wrap;gap:.8em} .kpi{border:1px solid #ddd;border-radius:6px;padding:.5em .9em}
@@ -51,8 +60,13 @@ def render_html(report: dict, recent: list[dict], runs_folder: str,
     (oldest first) for trends; the previous and next runs of the folder, when there are, are linked."""
     earlier = recent_reports(recent, report["run_date"])
     page_folder = f"{runs_folder.rstrip('/')}/{report['run_date']}"
-    sections = [_navigation(previous_run, next_run), _header(report), _key_numbers(report, earlier),
-                _charts(report, earlier), _bronze_table(report), *_quality_tables(report), *_orphan_tables(report),
+    # The first screen (a 1200×900 window): status, reconciled rows, rejected rows and open orphans;
+    # they come first in the page, the key numbers, charts and detail tables below them.
+    side = _rejected_table(report) + _open_orphans_table(report)
+    first_screen = [_navigation(previous_run, next_run), _header(report), _reconciled_table(report),
+                    f'<div class="side">{side}</div>' if side else ""]
+    sections = [*first_screen, _key_numbers(report, earlier), _charts(report, earlier), _bronze_table(report),
+                *_quality_tables(report), _issues_table(report), *_orphan_tables(report), _open_list_table(report),
                 _transitions_table(report), _postgres_table(report), _links(report, page_folder)]
     return _page(f'Run {report["run_date"]} · {report["status"]}', sections)
 
@@ -139,29 +153,132 @@ def _navigation(previous_run: dict | None, next_run: dict | None) -> str:
 
 
 def _header(report: dict) -> str:
+    """Title and badge; when it ran, how long each step took (in step order); the status with its reason,
+    the next step and the inputs that caused it."""
     status = report["status"]
     badge = f'<span class="badge" style="background:{BADGE_COLOURS.get(status, "#666")}">{escape(status)}</span>'
     meta = [f"run {report['run_id']}"]
-    if report.get("stages"):
-        meta.append("stages " + ", ".join(map(str, report["stages"])))
-    meta += [f"{label} {report[key]}" for label, key in (("started", "started_at"), ("finished", "finished_at")) if report.get(key)]
+    meta += [f"{label} {timestamp_text(report[key])}" for label, key in (("started", "started_at"), ("finished", "finished_at"))
+             if report.get(key)]
     duration = run_duration(report)
     if duration:
         meta.append(f"took {duration}")
+    steps = [f"{step} {_seconds(seconds)}" for step, seconds in step_timings(report) if _is_number(seconds)]
     html = (f'<h1>CoreTelecoms run {escape(report["run_date"])} {badge}</h1>'
-            f'<p class="muted">{escape(" · ".join(meta))}</p>')
+            f'<p class="muted">{escape(" · ".join(meta))}'
+            + (f'<br>steps: {escape(" · ".join(steps))}' if steps else "") + "</p>")
+    return html + _status(report)
+
+
+def _status(report: dict) -> str:
+    status = report["status"]
+    what, then = status_reason(report)
+    html = f'<p><b>{escape(what)}</b>' + (f" Next: {escape(then)}" if then else "") + "</p>"
+    mismatched = [row.source for row in reconciled(report) if row.problems()]
+    if mismatched:
+        html += (f'<p class="flag">The rows of {escape(", ".join(mismatched))} do not add up: '
+                 f'see the flagged row{"s" if len(mismatched) > 1 else ""} below.</p>')
     if status == "failed":
-        html += (f'<p>Failed at stage <b>{escape(report.get("failed_stage") or "unknown")}</b></p>'
-                 f'<pre class="error">{escape(mask_personal_data(str(report.get("error") or "no error recorded")))}</pre>')
+        html += f'<pre class="error">{escape(mask_personal_data(str(report.get("error") or "no error recorded")))}</pre>'
         if report.get("trace_log"):  # beside this page: a relative link survives a copy to S3
             html += f'<p><a href="{escape(report["trace_log"])}">The full trace</a></p>'
-    refused = [o for o in report.get("bronze") or [] if o.get("status") == "rejected_input"]
+    refused = inputs_with(report, REFUSED)
     if refused:
-        items = "".join(f'<li><b>{escape(str(o.get("source")))}</b> {escape(str(o.get("location")))}: '
-                        f'{escape(mask_personal_data(str(o.get("message") or "")))}<br>To fix: {escape(str(o.get("fix") or ""))}</li>'
-                        for o in refused)
+        items = "".join(f"<li>{escape(input_line(o))}<br>To fix: {escape(str(o.get('fix') or ''))}</li>" for o in refused)
         html += f'<p>Inputs refused (not landed; the other sources went on):</p><ul class="refused">{items}</ul>'
-    return html
+    missing = inputs_with(report, MISSING)
+    if missing:
+        items = "".join(f"<li>{escape(input_line(o))}</li>" for o in missing)
+        html += f'<p>Inputs not there yet (the same date is run again later):</p><ul class="missing">{items}</ul>'
+    return f'<div class="status" style="border-color:{BADGE_COLOURS.get(status, "#666")}">{html}</div>'
+
+
+def _reconciled_table(report: dict) -> str:
+    """Rows per source from bronze to PostgreSQL, every term shown; a row whose terms do not add up is
+    flagged with the equation that fails."""
+    rows = reconciled(report)
+    if not rows:
+        return ""
+    why_not_loaded = not_loaded_reason(report)
+    headers = ["source", "landed", "= clean", "+ repaired", "+ rejected", "+ duplicates", "kept",
+               "− quarantined", "+ replayed", "= loaded (inserted + updated)", "check"]
+    body = []
+    for row in rows:
+        problems = row.problems()
+        if row.checked:
+            terms = [row.clean, row.repaired, row.rejected, row.duplicates, row.kept]
+            cells = [f'<td class="n">{_count(n)}</td>' for n in terms]
+        else:
+            cells = [f'<td colspan="5" class="muted">{escape(mask_personal_data(row.skipped))}</td>']
+        if row.channel:
+            cells += [f'<td class="n">{_count(row.quarantined)}</td>', f'<td class="n">{_count(row.replayed)}</td>']
+        else:
+            cells.append('<td colspan="2" class="muted">dimension</td>' if row.checked and report.get("orphans") else '<td colspan="2"></td>')
+        if why_not_loaded is not None:
+            cells.append('<td class="muted">not loaded</td>')
+        elif row.loaded is None:
+            cells.append('<td class="n">–</td>')
+        else:
+            cells.append(f'<td class="n">{row.loaded:,} ({_count(row.inserted)} + {_count(row.updated)})</td>')
+        if problems:
+            check = '<td class="flag">does not add up</td>'
+        elif row.checked or (row.expected_loaded is not None and row.loaded is not None):
+            check = '<td class="ok">adds up</td>'
+        else:
+            check = "<td></td>"
+        row_class = ' class="mismatch"' if problems else ""
+        status = "" if row.input_status in ("ingested", "") else f' <span class="muted">{escape(row.input_status)}</span>'
+        body.append(f'<tr{row_class}><td>{escape(row.source)}{status}</td>'
+                    f'<td class="n">{_count(row.landed)}</td>{"".join(cells)}{check}</tr>')
+        if problems:  # the equations that fail, on a row of their own below the numbers
+            body.append(f'<tr class="mismatch"><td></td><td colspan="{len(headers) - 1}" class="flag">'
+                        f'{escape("; ".join(problems))}</td></tr>')
+    notes = []
+    if why_not_loaded is not None:
+        notes.append(f"PostgreSQL: not loaded, {why_not_loaded}.")
+    elif any(not row.channel and row.loaded is not None for row in rows):
+        notes.append("Dimensions load only their new and changed versions: their loaded rows are not compared with kept.")
+    head = "".join(f"<th>{escape(h).replace(' (', '<br>(')}</th>" for h in headers)
+    return (f'<h2 id="reconciled">Rows per source, reconciled</h2><table class="reconciled"><tr>{head}</tr>{"".join(body)}</table>'
+            + "".join(f'<p class="muted note">{escape(mask_personal_data(note))}</p>' for note in notes))
+
+
+FIRST_SCREEN_ISSUES = 8  # rejected issue counts listed at the top; the rest are in the table further down
+
+
+def _rejected_table(report: dict) -> str:
+    if "dq_issues" not in report:  # an older report: its issues by rule are further down
+        return ""
+    issues = rejected_issues(report)
+    title = '<h2 id="rejected">Rejected rows by rule and field</h2>'
+    if not issues:
+        return f'<div>{title}<p>No row was rejected.</p></div>'
+    rows = "".join(f'<tr><td>{escape(entity)}</td><td>{escape(rule)}</td><td>{escape(field)}</td><td class="n">{n:,}</td></tr>'
+                   for entity, rule, field, n in issues[:FIRST_SCREEN_ISSUES])
+    more = (f'<p class="muted note">and {len(issues) - FIRST_SCREEN_ISSUES} more in '
+            f'<a href="#dq-issues">the issues by rule, field and outcome</a></p>' if len(issues) > FIRST_SCREEN_ISSUES else "")
+    return (f'<div>{title}<table><tr><th>entity</th><th>rule</th><th>field</th><th>issues</th></tr>{rows}</table>'
+            f"{more}</div>")
+
+
+def _open_orphans_table(report: dict) -> str:
+    orphans = report.get("orphans") or {}
+    if not isinstance(orphans.get("open"), dict):
+        return ""
+    reasons, rows = open_by_channel(report)
+    title = '<h2 id="open-orphans">Open orphans by channel and reason</h2>'
+    if not rows:
+        return f"<div>{title}<p>No complaint is waiting for its customer or agent.</p></div>"
+    head = "".join(f"<th>{escape(h)}</th>" for h in ["channel", "open", *reasons])
+    body = "".join(f'<tr><td>{escape(channel)}</td><td class="n">{_count(n)}</td>'
+                   + "".join(f'<td class="n">{_count(by_reason.get(reason, 0))}</td>' for reason in reasons) + "</tr>"
+                   for channel, n, by_reason in rows)
+    ages = [f"{bucket} days: {n:,}" for bucket, n in (orphans.get("open_age_days") or {}).items() if _is_number(n)]
+    oldest = orphans.get("oldest_open_days")
+    age_line = ("by age " + " · ".join(ages) if ages else "") + (f" (oldest {oldest} days)" if _is_number(oldest) else "")
+    listed = (' · <a href="#open-list">the oldest by id</a>' if orphans.get("open_list") else "")
+    return (f'<div>{title}<table><tr>{head}</tr>{body}</table>'
+            + (f'<p class="muted note">{escape(age_line)}{listed}</p>' if age_line or listed else "") + "</div>")
 
 
 def _key_numbers(report: dict, earlier: list[dict]) -> str:
@@ -199,7 +316,7 @@ def _charts(report: dict, earlier: list[dict]) -> str:
             if _is_number(n)]
     rules = sorted(((f"{entity}: {rule}", n) for entity, counts in (report.get("dq_rules") or {}).items()
                     for rule, n in (counts or {}).items() if _is_number(n)), key=lambda item: -item[1])[:10]
-    charts = [bar_chart("Seconds per stage", timings, _seconds),
+    charts = [bar_chart("Seconds per step", timings, _seconds),
               bar_chart("Bronze rows per source", sources),
               quarantine_trend(report, earlier),
               bar_chart("Open orphans by age", ages),
@@ -338,6 +455,23 @@ def _orphan_tables(report: dict) -> list[str]:
                    [[c, _count(new.get(c)), _count(replayed.get(c)), _count(still_open.get(c))] for c in channels]),
             _table("Open orphans by age" + (f" (oldest {oldest} days)" if _is_number(oldest) else ""),
                    ["age (days)", "complaints"], ages)]
+
+
+def _issues_table(report: dict) -> str:
+    """Every issue count of the run by entity, rule, field and outcome (the rejected ones are at the top)."""
+    rows = [[entity, rule, field, outcome, _count(n)] for entity, rule, field, outcome, n in issue_counts(report)]
+    table = _table("Data-quality issues by rule, field and outcome", ["entity", "rule", "field", "outcome", "issues"], rows)
+    return table.replace("<h2>", '<h2 id="dq-issues">', 1)
+
+
+def _open_list_table(report: dict) -> str:
+    """The oldest open orphans by id (ids are not personal data; every cell is masked all the same)."""
+    listed = (report.get("orphans") or {}).get("open_list") or []
+    rows = [[mask_personal_data(str(o.get(key) if o.get(key) is not None else "–"))
+             for key in ("channel", "complaint_id", "reason", "first_seen_date")] + [_count(o.get("age_days"))]
+            for o in listed if isinstance(o, dict)]
+    table = _table(f"Oldest open orphans ({len(rows)} listed)", ["channel", "complaint id", "reason", "first seen", "age (days)"], rows)
+    return table.replace("<h2>", '<h2 id="open-list">', 1)
 
 
 def _transitions_table(report: dict) -> str:
