@@ -15,7 +15,10 @@ from coretelecoms.platform import lake, storage
 from coretelecoms.platform.settings import Settings
 from coretelecoms.platform.tables import ORPHANED_COMPLAINTS, channels
 from coretelecoms.quality.stage import QualityResult
+from coretelecoms.reporting.first_screen import (MISSING, REFUSED, input_line, inputs_with, not_loaded_reason, open_by_channel,
+                                                 reconciled, rejected_issues, status_reason, timestamp_text)
 from coretelecoms.reporting.html import neighbours, recent_reports, render_html, render_index, step_timings
+from coretelecoms.reporting.notify import mask_personal_data, run_duration
 
 AGE_BUCKETS = (("0-1", 0, 1), ("2-7", 2, 7), ("8-30", 8, 30), (">30", 31, None))  # days since first seen
 
@@ -158,29 +161,64 @@ def html_location(settings: Settings, report: dict) -> str:
     return report_location(report_dirs(settings)[-1], report, "html")
 
 
-def summary_text(report: dict) -> str:
-    """A short terminal summary of one run report."""
-    lines = [f"run {report['run_id']}  date {report['run_date']}  {report['status'].upper()}"]
-    if report.get("error"):
-        lines.append(f"  failed in {report.get('failed_stage') or '?'}: {report['error']}")
-    for outcome in report.get("bronze", []):
-        rows = "-" if outcome.get("rows") is None else f"{outcome['rows']:,}"
-        lines.append(f"  bronze  {outcome['source']:<15} {outcome['status']:<14} {rows:>10} rows")
-        if outcome["status"] == "rejected_input":
-            lines.append(f"          refused: {outcome.get('message')}; to fix: {outcome.get('fix')}")
-    for entity, counts in report.get("quality", {}).items():
-        lines.append(f"  silver  {entity:<15} in {counts['rows_in']:>9,}  kept {counts['kept']:>9,}"
-                     f"  rejected {counts['rejected_total']:>6,}  duplicates {counts['collapsed']:>6,}")
+def summary_text(report: dict, issues_listed: int = 5) -> str:
+    """The first screen of the run's page, short, for a terminal: the status with its reason and next
+    step (and the inputs behind it), each source's rows reconciled, rejected rows by rule and field (the
+    most frequent `issues_listed`), open orphans by channel and reason, and the steps' seconds."""
+    what, then = status_reason(report)
+    took = run_duration(report)
+    lines = [f"run {report['run_id']}  date {report['run_date']}  {str(report['status']).upper()}"
+             + (f"  took {took}" if took else "") + (f"  started {timestamp_text(report.get('started_at'))}" if report.get("started_at") else ""),
+             f"  {what}" + (f" Next: {then}" if then else "")]
+    if report.get("status") == "failed":
+        error = mask_personal_data(str(report.get("error") or "no error recorded")).splitlines() or [""]
+        lines.append(f"  error: {error[0][:300]}" + (" ..." if len(error) > 1 or len(error[0]) > 300 else ""))
+        if report.get("trace_log"):
+            lines.append(f"  full trace: {report['trace_log']} (beside the report)")
+    for outcome in inputs_with(report, REFUSED):
+        lines.append(f"  refused {input_line(outcome)}; to fix: {outcome.get('fix') or ''}")
+    for outcome in inputs_with(report, MISSING):
+        lines.append(f"  missing {input_line(outcome)}")
+    rows = reconciled(report)
+    if rows:
+        lines.append(f"  {'source':<15} {'landed':>8} = {'clean':>8} + {'repaired':>8} + {'rejected':>8} + {'dupl.':>6}"
+                     f"  {'kept':>8} - {'quar.':>6} + {'repl.':>6} = {'loaded':>8}")
+    for row in rows:
+        line = f"  {row.source:<15} {_n(row.landed):>8}"
+        if row.checked:
+            line += (f" = {_n(row.clean):>8} + {_n(row.repaired):>8} + {_n(row.rejected):>8} + {_n(row.duplicates):>6}"
+                     f"  {_n(row.kept):>8}")
+        else:
+            line += " " * 51
+        if row.channel:
+            line += f" - {_n(row.quarantined):>6} + {_n(row.replayed):>6} = {_n(row.loaded):>8}"
+        elif row.loaded is not None:
+            line += f"   {'':>6}   {'':>6} = {_n(row.loaded):>8} (changed versions)"
+        if not row.checked:
+            line += f"  ({row.input_status or 'no input'}: {row.skipped})"
+        problems = row.problems()
+        lines.append((line + ("  DOES NOT ADD UP: " + "; ".join(problems) if problems else "")).rstrip())
+    why_not_loaded = not_loaded_reason(report)
+    if why_not_loaded and rows:
+        lines.append(f"  PostgreSQL not loaded: {why_not_loaded}")
+    rejected = rejected_issues(report)
+    if rejected:
+        shown = ", ".join(f"{entity} {rule} {field} {n:,}" for entity, rule, field, n in rejected[:issues_listed])
+        lines.append(f"  rejected by rule and field: {shown}" + (f" (+{len(rejected) - issues_listed} more)" if len(rejected) > issues_listed else ""))
     orphans = report.get("orphans") or {}
-    if orphans:
-        lines.append(f"  orphans new {sum(orphans.get('new', {}).values()):,}  replayed {sum(orphans.get('replayed', {}).values()):,}"
-                     f"  open {sum(orphans.get('open', {}).values()):,} (oldest {orphans.get('oldest_open_days')} days)"
-                     f"  quarantine rate {report.get('quarantine_rate', 0):.2%}")
-    if report.get("transitions"):
-        top = sorted(report["transitions"].items(), key=lambda item: -item[1])[:6]
-        lines.append("  transitions " + ", ".join(f"{name}: {count:,}" for name, count in top))
+    if isinstance(orphans.get("open"), dict):
+        _, open_rows = open_by_channel(report)
+        total = sum(n or 0 for _, n, _ in open_rows)
+        oldest = orphans.get("oldest_open_days")
+        by_channel = "; ".join(f"{channel} {_n(n)}" + (" (" + ", ".join(f"{r} {c:,}" for r, c in by_reason.items() if c) + ")" if by_reason else "")
+                               for channel, n, by_reason in open_rows)
+        lines.append(f"  open orphans {total:,}" + (f" (oldest {oldest} days)" if oldest is not None else "")
+                     + (f": {by_channel}" if by_channel else ""))
     timings = step_timings(report)
     if timings:
-        lines.append("  seconds " + ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in timings))
+        lines.append("  steps " + ", ".join(f"{step} {seconds:.1f}s" for step, seconds in timings))
     return "\n".join(lines)
 
+
+def _n(value) -> str:
+    return "-" if value is None else f"{value:,}"
