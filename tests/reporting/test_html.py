@@ -6,8 +6,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from coretelecoms.reporting.html import (INDEX_TREND_RUNS, MIN_BAR, neighbours, recent_reports, relative_href, render_html,
-                                         render_index)
+from coretelecoms.reporting.first_screen import timestamp_text
+from coretelecoms.reporting.html import (INDEX_TREND_RUNS, MIN_BAR, RUN_STEPS, neighbours, recent_reports, relative_href,
+                                         render_html, render_index)
 
 RUNS = "var/lake/_runs"  # the runs folder pages are rendered for: FULL's links lie under the same lake
 
@@ -421,3 +422,191 @@ def test_the_index_of_no_runs_and_of_partial_reports_renders():
     assert "0 runs" in render_index([])
     well_formed(render_index([{"run_id": "r", "run_date": "2025-06-02", "status": "failed", "quality": None,
                                "orphans": {"new": None}, "timings_seconds": None, "bronze": None}]))
+
+
+# --- the first screen: status, reconciled rows, rejected rows, open orphans, steps, times ------------
+
+def section_rows(page: str, anchor: str) -> list[list[str]]:
+    """The rows of the first table after the element with id `anchor`."""
+    start = page.index(f'id="{anchor}"')
+    return table_rows(page[start:page.index("</table>", start)])
+
+
+def test_the_reconciled_table_adds_up_each_source_from_bronze_to_postgresql():
+    page = render_html(FULL, [], RUNS)
+
+    well_formed(page)
+    header, *rows = section_rows(page, "reconciled")
+    assert header == ["source", "landed", "= clean", "+ repaired", "+ rejected", "+ duplicates", "kept", "− quarantined",
+                      "+ replayed", "= loaded(inserted + updated)", "check"]
+    by_source = {row[0]: row[1:] for row in rows}
+    assert list(by_source) == ["customers unchanged", "agents", "call_logs", "sm_complaints", "web_complaints"]
+    # The real day: 3,800 = 3,782 + 7 + 1 + 10; kept 3,789; 3,789 − 19 + 24 = 3,794 = 3,753 inserted + 41 updated.
+    assert by_source["call_logs"] == ["3,800", "3,782", "7", "1", "10", "3,789", "19", "24", "3,794 (3,753 + 41)", "adds up"]
+    assert by_source["web_complaints"] == ["700", "690", "6", "3", "1", "696", "3", "1", "694 (690 + 4)", "adds up"]
+    assert by_source["agents"] == ["50", "50", "0", "0", "0", "50", "dimension", "3 (2 + 1)", "adds up"]
+    assert by_source["customers unchanged"] == ["1,200", "dimension unchanged since it was last processed", "", "0 (0 + 0)", ""]
+    assert 'class="mismatch"' not in page and "do not add up" not in page
+    assert "Dimensions load only their new and changed versions" in page
+
+
+def test_a_row_that_does_not_add_up_is_flagged_with_the_equation_that_fails():
+    report = {**FULL, "quality": {**FULL["quality"], "call_logs": {**FULL["quality"]["call_logs"], "clean": 3781, "kept": 3788}},
+              "postgres_load": {**FULL["postgres_load"], "call_logs": {"inserted": 3753, "updated": 37}}}
+    page = render_html(report, [], RUNS)
+
+    well_formed(page)
+    rows = {row[0]: row[1:] for row in section_rows(page, "reconciled")[1:]}
+    assert rows["call_logs"] == ["3,800", "3,781", "7", "1", "10", "3,788", "19", "24", "3,790 (3,753 + 37)", "does not add up"]
+    assert ["", "landed 3,800 ≠ 3,799 = clean + repaired + rejected + duplicates; "
+                "loaded 3,790 ≠ 3,793 = kept − quarantined + replayed"] in section_rows(page, "reconciled")
+    assert page.count('<tr class="mismatch">') == 2  # the numbers and the equations below them
+    assert "The rows of call_logs do not add up" in page
+    assert rows["web_complaints"][-1] == "adds up"
+
+
+@pytest.mark.parametrize("fields, why", [
+    ({"postgres_load": None, "postgres_skipped": "no conformance database is configured (postgres.required is false)"},
+     "no conformance database is configured (postgres.required is false)"),
+    ({"postgres_load": None, "postgres_skipped": "", "status": "failed", "failed_stage": "conformance_postgres",
+      "error": "OperationalError: connection refused"}, "the run failed at step conformance_postgres"),
+])
+def test_without_a_postgresql_load_each_source_says_not_loaded_and_the_page_says_why(fields, why):
+    page = render_html({**FULL, **fields}, [], RUNS)
+
+    well_formed(page)
+    rows = {row[0]: row[1:] for row in section_rows(page, "reconciled")[1:]}
+    assert rows["call_logs"][-2:] == ["not loaded", "adds up"]
+    assert all(row[-2] == "not loaded" for row in rows.values())
+    assert f"PostgreSQL: not loaded, {why}." in page
+
+
+def test_rejected_rows_by_rule_and_field_are_on_the_first_screen_and_every_issue_further_down():
+    page = render_html(FULL, [], RUNS)
+
+    assert section_rows(page, "rejected") == [["entity", "rule", "field", "issues"],
+                                              ["web_complaints", "invalid_uuid", "customer_id", "2"],
+                                              ["call_logs", "missing", "customer_id", "1"],
+                                              ["web_complaints", "missing", "agent_id", "1"]]
+    everything = section_rows(page, "dq-issues")
+    assert everything[0] == ["entity", "rule", "field", "outcome", "issues"]
+    assert ["call_logs", "invalid_enumeration", "resolution_status", "repaired", "5"] in everything
+    assert ["call_logs", "duplicate_key", "call_id", "collapsed", "10"] in everything
+    assert len(everything) == 1 + 10
+    assert page.index('id="rejected"') < page.index('id="dq-issues"')
+
+
+def test_many_rejected_issues_show_the_most_frequent_and_link_the_rest():
+    issues = {"call_logs": [{"rule": f"rule_{n}", "field": "customer_id", "outcome": "rejected", "issues": n} for n in range(1, 12)]}
+    page = render_html({**FULL, "dq_issues": issues}, [], RUNS)
+
+    rows = section_rows(page, "rejected")[1:]
+    assert [row[1] for row in rows] == [f"rule_{n}" for n in range(11, 3, -1)]
+    assert links(page)["#dq-issues"] == "the issues by rule, field and outcome" and "and 3 more in" in page
+
+
+def test_a_run_without_rejected_rows_says_so():
+    page = render_html({**FULL, "dq_issues": {"call_logs": [{"rule": "duplicate_key", "field": "call_id", "outcome": "collapsed",
+                                                             "issues": 2}]}}, [], RUNS)
+
+    assert "No row was rejected." in page
+
+
+def test_open_orphans_by_channel_and_reason_on_the_first_screen_and_the_oldest_by_id_further_down():
+    listed = [*FULL["orphans"]["open_list"], {"channel": "call_logs", "complaint_id": "mail jane.doe@example.com",
+                                              "reason": "both", "first_seen_date": "2025-06-01", "age_days": 1}]
+    page = render_html({**FULL, "orphans": {**FULL["orphans"], "open_list": listed}}, [], RUNS)
+
+    well_formed(page)
+    assert section_rows(page, "open-orphans") == [["channel", "open", "missing_customer", "missing_agent", "both"],
+                                                  ["call_logs", "30", "20", "8", "2"],
+                                                  ["sm_complaints", "1", "0", "1", "0"],
+                                                  ["web_complaints", "8", "8", "0", "0"]]
+    assert "by age 0-1 days: 10 · 2-7 days: 20 · 8-30 days: 9 · &gt;30 days: 0 (oldest 12 days)" in page
+    assert links(page)["#open-list"] == "the oldest by id"
+    assert section_rows(page, "open-list") == [["channel", "complaint id", "reason", "first seen", "age (days)"],
+                                               ["call_logs", "CL-000123", "missing_customer", "2025-05-21", "12"],
+                                               ["web_complaints", "WEB-9f3c", "missing_customer", "2025-05-24", "9"],
+                                               ["sm_complaints", "SM-0042", "missing_agent", "2025-05-30", "3"],
+                                               ["call_logs", "mail j***@***.com", "both", "2025-06-01", "1"]]
+    assert "jane.doe" not in page
+    assert page.index('id="open-orphans"') < page.index("<svg") < page.index('id="open-list"')
+
+
+def test_an_older_report_without_issue_details_reasons_or_ids_renders_without_them():
+    orphans = {k: v for k, v in FULL["orphans"].items() if k not in ("open_by_reason", "open_list")}
+    report = {k: v for k, v in FULL.items() if k not in ("dq_issues", "quality_skipped")} | {"orphans": orphans}
+    page = render_html(report, [], RUNS)
+
+    well_formed(page)
+    assert 'id="rejected"' not in page and 'id="dq-issues"' not in page and 'id="open-list"' not in page
+    assert section_rows(page, "open-orphans")[:2] == [["channel", "open"], ["call_logs", "30"]]
+    rows = {row[0]: row[1:] for row in section_rows(page, "reconciled")[1:]}
+    assert rows["customers unchanged"][1] == "not checked" and rows["call_logs"][-1] == "adds up"
+
+
+def status_block(page: str) -> str:
+    start = page.index('<div class="status"')
+    return page[start:page.index("</div>", start)]
+
+
+def test_not_ready_names_each_missing_input_and_says_the_date_runs_again_later():
+    bronze = [*FULL["bronze"][:3], {"source": "sm_complaints", "location": "s3://landing/social/2025-06-02.json",
+                                    "status": "not_ready", "rows": None, "message": "no object at that key yet"}, FULL["bronze"][4]]
+    page = render_html({**FULL, "status": "not_ready", "bronze": bronze}, [], RUNS)
+
+    well_formed(page)
+    status = status_block(page)
+    assert "Not ready: 1 input not there yet" in status
+    assert "the same date is run again later (a scheduler reads exit code 3 as &quot;not yet&quot;)" in status
+    assert '<ul class="missing"><li>sm_complaints s3://landing/social/2025-06-02.json: no object at that key yet</li></ul>' in status
+    assert "refused" not in status
+
+
+def test_rejected_input_names_each_refused_input_with_its_fix_in_the_status():
+    refused = {"source": "agents", "location": "agents sheet", "status": "rejected_input", "rows": 0,
+               "message": "column `experience` is missing (was it renamed?); row 2 jane.doe@example.com",
+               "fix": "correct the input at its source, then re-run this date"}
+    page = render_html({**FULL, "status": "rejected_input", "bronze": [FULL["bronze"][0], refused, *FULL["bronze"][2:]]}, [], RUNS)
+
+    well_formed(page)
+    status = status_block(page)
+    assert "Input refused: 1 input not landed for its structure; the other sources went on." in status
+    assert ("<li>agents agents sheet: column `experience` is missing (was it renamed?); row 2 j***@***.com<br>"
+            "To fix: correct the input at its source, then re-run this date</li>") in status
+    assert "jane.doe" not in page and page.count('class="refused"') == 1
+
+
+def test_failed_names_the_step_the_error_and_links_the_trace_in_the_status():
+    page = render_html({**FAILED, "failed_stage": "conformance_lake", "trace_log": "2025-06-03_x.log"}, [], RUNS)
+
+    well_formed(page)
+    status = status_block(page)
+    assert "<b>Failed at step conformance_lake.</b> Next: read the error and the full trace, fix the cause" in status
+    assert '<pre class="error">ValueError: &lt;script&gt;' in status
+    assert '<a href="2025-06-03_x.log">The full trace</a>' in status
+
+
+def test_succeeded_says_there_is_nothing_to_do():
+    assert "Next: nothing to do." in status_block(render_html(FULL, [], RUNS))
+
+
+def test_steps_have_one_set_of_names_in_run_order_in_the_header_and_the_chart():
+    page = render_html(FULL, [], RUNS)
+
+    in_run_order = [step for step in RUN_STEPS if step in FULL["timings_seconds"]]
+    header = re.search(r"<br>steps: (.*?)</p>", page).group(1)
+    assert [part.rsplit(" ", 2)[0] for part in header.split(" · ")] == in_run_order
+    chart = re.search(r'<svg [^>]*aria-label="Seconds per step".*?</svg>', page, flags=re.S).group()
+    assert [text for text in svg_content(chart).texts if not text.endswith(" s")][1:] == in_run_order
+    assert "stages" not in page.lower() and "conformance," not in page
+
+
+def test_times_are_shown_to_the_second_in_utc():
+    page = render_html(FULL, [], RUNS)
+
+    assert "started 2026-11-27 03:15:00 UTC · finished 2026-11-27 03:16:28 UTC · took 1m 28s" in page
+    assert "123456" not in page and "054321" not in page and "+00:00" not in page
+    assert timestamp_text("2026-11-27T05:15:00.5+02:00") == "2026-11-27 03:15:00 UTC"
+    assert timestamp_text("2026-11-27T03:15:00") == "2026-11-27 03:15:00"
+    assert timestamp_text("soon") == "soon" and timestamp_text(None) == ""

@@ -8,8 +8,9 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from coretelecoms.reporting.html import render_html
 from coretelecoms.reporting.run_report import load_reports, write_index, write_pages
-from tests.reporting.test_html import FAILED, links, run_of, table_rows
+from tests.reporting.test_html import FAILED, FULL, links, run_of, table_rows
 
 
 def run(run_id: str, run_date: str, started_at: str) -> dict:
@@ -84,3 +85,30 @@ def test_a_browser_sees_every_run_in_the_index_and_every_link_leads_to_a_page(tm
                 assert f'id="{neighbour[1:]}"' in page.read_text(), f"{href} -> {neighbour}"
             else:
                 assert (page.parent / neighbour).is_file(), f"{href} -> {neighbour}"
+
+
+def chromium(tmp_path: Path, *arguments: str) -> str:
+    return subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}",
+         "--window-size=1200,900", *arguments],
+        capture_output=True, text=True, timeout=120, check=True,
+    ).stdout
+
+
+def test_a_browser_shows_the_status_the_reconciled_rows_the_rejected_rows_and_the_open_orphans_before_anything_else(tmp_path):
+    page = tmp_path / "run.html"
+    page.write_text(render_html(FULL, [], str(tmp_path)))
+
+    dom = chromium(tmp_path, "--dump-dom", page.as_uri())
+    chromium(tmp_path, f"--screenshot={tmp_path / 'first-screen.png'}", page.as_uri())
+
+    assert (tmp_path / "first-screen.png").stat().st_size > 10_000  # the picture is for people; the checks are on the DOM
+    assert ["call_logs", "3,800", "3,782", "7", "1", "10", "3,789", "19", "24", "3,794 (3,753 + 41)", "adds up"] in table_rows(dom)
+    assert ["web_complaints", "invalid_uuid", "customer_id", "2"] in table_rows(dom)
+    # Without JavaScript the page cannot report where things are drawn; what puts these on the first screen
+    # of a 1200×900 window is their order: nothing but the navigation, the title and the status comes
+    # before them, and the key numbers, charts and detail tables all come after.
+    order = [dom.index(mark) for mark in ('class="status"', 'id="reconciled"', 'id="rejected"', 'id="open-orphans"',
+                                           "<h2>Key numbers</h2>", "<h2>Charts</h2>", "<svg", 'id="dq-issues"', 'id="open-list"')]
+    assert order == sorted(order)
+    assert dom.count("<h2") - dom[dom.index("<h2>Key numbers</h2>"):].count("<h2") == 3  # the first screen's three tables
