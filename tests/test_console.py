@@ -47,11 +47,14 @@ def test_verbose_restores_sparks_own_console_logging(printed):
     assert 'Setting default log level to "WARN"' in verbose and "brianna@gmail.com" in verbose
 
 
-def test_library_warnings_are_filtered_but_ours_are_not():
+def test_library_deprecations_are_dropped_even_after_a_library_resets_the_filters_but_ours_are_not():
+    library = "/venv/lib/python3.11/site-packages/pyspark/sql/pandas/utils.py"
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         cli.quiet_console()
-        for module in ("pyspark.sql.pandas.utils", "great_expectations.core", "coretelecoms.gold.stage"):
-            warnings.warn_explicit("deprecated", DeprecationWarning, "x.py", 1, module=module)
-    assert [str(w.message) for w in caught] == ["deprecated"]
-    assert caught[0].filename == "x.py"
+        warnings.simplefilter("default", DeprecationWarning)  # what importing Great Expectations does
+        warnings.warn_explicit("LooseVersion is deprecated", DeprecationWarning, library, 37)
+        warnings.warn_explicit("ours", DeprecationWarning, "/project/lib/coretelecoms/gold/stage.py", 1)
+        warnings.warn_explicit("a library's user warning", UserWarning, library, 40)
+    shown = [str(w.message) for w in caught]
+    assert shown == ["ours", "a library's user warning"]

@@ -67,6 +67,24 @@ def test_every_malformed_value_is_in_dq_issues_and_no_clean_value_is(spark, gene
     assert found - injected == set(), "clean values reported as problems"
 
 
+def test_every_expectation_failure_is_a_defect_the_generator_injected_and_a_clean_input_validates_green(generated_run):
+    _, truth, results = generated_run
+    injected: dict[tuple[str, str], set[str]] = {}
+    for defect in truth["malformed"]:
+        injected.setdefault((defect["source"], defect["date"]), set()).add(str(defect["value"]))
+    validated = 0
+    for result in results:
+        day = result.run_date.isoformat()
+        for entity, found in result.expectations.items():
+            validated += 1
+            assert found["critical"]["failed"] == 0 and found["critical"]["passed"] > 0, (entity, day)
+            for failure in found["failures"]:  # values the cleaners could not repair or reject, if any
+                assert set(failure["examples"]) <= injected.get((entity, day), set()), (entity, day, failure)
+            if (entity, day) not in injected:
+                assert found["warning"]["failed"] == 0, (entity, day, found["failures"])
+    assert validated == sum(len(result.quality) for result in results) >= 12
+
+
 def test_duplicates_are_collapsed_and_accounted(spark, generated_run):
     settings, truth, results = generated_run
     expected = Counter()

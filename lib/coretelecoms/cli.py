@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import sys
 import warnings
 
@@ -209,12 +210,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# A warning raised by code under one of these packages (deprecations inside PySpark, GX, py4j).
+_LIBRARY_FILE = re.compile(r"[/\\](pyspark|py4j|great_expectations)[/\\]")
+
+
 def quiet_console() -> None:
-    """Python warnings raised inside the libraries we call (PySpark's own `LooseVersion` checks) are
-    not the user's business; ours and any in the user's code still show."""
-    for library in ("pyspark", "py4j", "great_expectations"):
-        warnings.filterwarnings("ignore", category=DeprecationWarning, module=rf"{library}(\.|$)")
-        warnings.filterwarnings("ignore", category=FutureWarning, module=rf"{library}(\.|$)")
+    """Deprecation and future warnings raised inside the libraries we call (PySpark's own `LooseVersion`
+    checks) are not the user's business; ours and any in the user's code still show.
+
+    Dropped when shown, not by a warnings filter: importing Great Expectations puts its own
+    `simplefilter("default", DeprecationWarning)` in front of every filter set before it."""
+    show = warnings.showwarning
+
+    def show_unless_a_library_deprecation(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, (DeprecationWarning, FutureWarning)) and _LIBRARY_FILE.search(filename):
+            return
+        show(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show_unless_a_library_deprecation
 
 
 def dispatch(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:

@@ -180,6 +180,7 @@ def _lake(spark: SparkSession, settings: Settings, result: RunResult, step, prog
             result.dq_issues = run_report.dq_issue_counts(checked)
             result.dq_rules = run_report.rule_counts(result.dq_issues)
             result.validations = {entity: v.result_location for entity, v in checked.validations.items()}
+            result.expectations = run_report.expectation_results(checked)
         with step("conformance_lake"):
             result.conformance = merge_silver(spark, settings, result.run_id, result.run_date, checked, progress)
         if "gold" in result.stages:

@@ -172,6 +172,9 @@ def test_clean_batch_passes_every_expectation(clean_outcomes, results_dir, entit
     assert outcome.failures == []
     assert outcome.success_critical
     assert outcome.statistics["unsuccessful_expectations"] == 0
+    assert outcome.tally["critical"]["failed"] == outcome.tally["warning"]["failed"] == 0
+    assert outcome.tally["critical"]["passed"] + outcome.tally["warning"]["passed"] == outcome.statistics["evaluated_expectations"]
+    assert outcome.tally["critical"]["passed"] > 0 and outcome.tally["warning"]["passed"] > 0
     require_critical(outcome)
     kept = json.loads(open(outcome.result_location).read())
     assert outcome.result_location == f"{results_dir}/{RUN_ID}/{entity}.json"
@@ -200,6 +203,7 @@ def test_critical_failures_stop_the_load_naming_each_expectation_with_examples(s
         assert expected in message
     assert "resolution_status" not in message
     assert raised.value.outcome is outcome
+    assert (outcome.tally["critical"]["failed"], outcome.tally["warning"]["failed"]) == (2, 1)
 
 
 def test_empty_batch_and_schema_drift_are_critical(spark, tmp_path):

@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 import pytest
 
 from coretelecoms.reporting.first_screen import timestamp_text
+from coretelecoms.reporting.run_report import shown_value
 from coretelecoms.reporting.html import (INDEX_TREND_RUNS, MIN_BAR, RUN_STEPS, neighbours, recent_reports, relative_href,
                                          render_html, render_index)
 
@@ -78,6 +79,12 @@ FULL = {  # one day at scale 0.01; call_logs' numbers are those of a real run
     "quarantine_rate": 0.0041,
     "transitions": {"(new) -> Backlog": 800, "Backlog -> In-Progress": 20, "In-Progress -> Resolved": 15},
     "validations": {"call_logs": "var/lake/_validations/call_logs.json"},
+    "expectations": {
+        "customers": {"critical": {"passed": 12, "failed": 0}, "warning": {"passed": 23, "failed": 0}, "failures": []},
+        "call_logs": {"critical": {"passed": 14, "failed": 0}, "warning": {"passed": 20, "failed": 1}, "failures": [
+            {"expectation": "expect_column_values_to_be_between", "column": "agent_id", "severity": "warning",
+             "unexpected": 2, "examples": ["0", None]}]},
+    },
     "data_docs": "var/lake/_data_docs/index.html",
     "postgres_load": {"customers": {"inserted": 0, "updated": 0}, "agents": {"inserted": 2, "updated": 1},
                       "call_logs": {"inserted": 3753, "updated": 41}, "sm_complaints": {"inserted": 140, "updated": 9},
@@ -194,7 +201,8 @@ def test_a_failed_report_links_its_trace_log_relatively():
      "bronze": [{"source": "call_logs", "status": "not_ready", "rows": None}], "timings_seconds": {"bronze": 1.0}},
     {"run_id": "r", "run_date": "2025-06-02", "status": "failed", "failed_stage": "silver", "error": None,
      "quality": None, "orphans": {"new": None, "open_age_days": None}, "dq_rules": {"calls": None},
-     "transitions": {}, "validations": None, "postgres_load": {"calls": None}, "quarantine_rate": None},
+     "transitions": {}, "validations": None, "postgres_load": {"calls": None}, "quarantine_rate": None,
+     "expectations": {"calls": None, "sms": {"warning": None, "failures": [None, {"unexpected": "x"}]}}},
     {"run_id": "r", "run_date": "2025-06-02", "status": "succeeded", "quarantine_rate": 0.0,
      "dq_rules": {"calls": {"bad": 3}}, "quality": {"calls": {"rows_in": 0}}},
 ])
@@ -510,6 +518,22 @@ def test_a_run_without_rejected_rows_says_so():
                                                              "issues": 2}]}}, [], RUNS)
 
     assert "No row was rejected." in page
+
+
+def test_expectations_passed_and_failed_per_entity_and_severity_with_each_failing_one_and_its_examples():
+    page = render_html(FULL, [], RUNS)
+
+    assert section_rows(page, "expectations") == [
+        ["entity", "critical passed", "critical failed", "warning passed", "warning failed", "failing expectations"],
+        ["customers", "12", "0", "23", "0", "all passed"],
+        ["call_logs", "14", "0", "20", "1", "warning expect_column_values_to_be_between(agent_id): 2 unexpected, e.g. 0, null"]]
+    assert page.index('id="expectations"') < page.index("Key numbers")
+
+
+def test_a_long_unexpected_value_is_cut_and_personal_data_is_masked():
+    assert shown_value("x" * 100_000) == "x" * 80 + "… (100,000 characters)"
+    assert shown_value("jane.doe@example.com") == "j***@***.com"
+    assert shown_value(None) is None and shown_value(1107) == "1107"
 
 
 def test_open_orphans_by_channel_and_reason_on_the_first_screen_and_the_oldest_by_id_further_down():

@@ -5,7 +5,7 @@ from coretelecoms.reporting.run_report import summary_text
 from tests.reporting.test_html import FAILED, FULL
 
 
-def test_a_succeeded_run_in_eleven_lines():
+def test_a_succeeded_run_in_thirteen_lines():
     assert summary_text(FULL).splitlines() == [
         "run 2025-06-02_20261127T031500Z_ab12  date 2025-06-02  SUCCEEDED  took 1m 28s  started 2026-11-27 03:15:00 UTC",
         "  Succeeded: every input arrived and none was refused. Next: nothing to do.",
@@ -20,6 +20,8 @@ def test_a_succeeded_run_in_eleven_lines():
         "web_complaints missing agent_id 1",
         "  open orphans 39 (oldest 12 days): call_logs 30 (missing_customer 20, missing_agent 8, both 2); "
         "sm_complaints 1 (missing_agent 1); web_complaints 8 (missing_customer 8)",
+        "  expectations passed (critical, warning): customers 12/12 23/23, call_logs 14/14 20/21",
+        "    FAILED call_logs warning expect_column_values_to_be_between(agent_id): 2 unexpected, e.g. 0, null",
         "  steps bronze 12.3s, silver 40.1s, conformance_lake 20.0s, gold 5.2s, features 2.4s, data_docs 3.1s, "
         "conformance_postgres 8.0s",
     ]

@@ -59,6 +59,7 @@ class ValidationOutcome:
     failures: list[ExpectationFailure]
     statistics: dict
     result_location: str
+    tally: dict[str, dict[str, int]]  # severity -> {"passed": n, "failed": n}, both severities always
 
     @property
     def critical_failures(self) -> list[ExpectationFailure]:
@@ -117,12 +118,16 @@ def outcome_of(document: dict, location: str) -> ValidationOutcome:
     """Failures of a suite validation result (as JSON), each with its severity and a few examples."""
     suite = document["suite_name"]
     failures = [_failure(suite, result) for result in document["results"] if not result["success"]]
+    tally = {severity: {"passed": 0, "failed": 0} for severity in (CRITICAL, WARNING)}
+    for result in document["results"]:
+        tally[_severity(result["expectation_config"])]["passed" if result["success"] else "failed"] += 1
     return ValidationOutcome(
         suite=suite,
         success_critical=not any(failure.severity == CRITICAL for failure in failures),
         failures=failures,
         statistics=document["statistics"],
         result_location=location,
+        tally=tally,
     )
 
 
@@ -193,16 +198,20 @@ def _failure(suite: str, result: dict) -> ExpectationFailure:
     config, detail = result["expectation_config"], result.get("result") or {}
     kwargs = config["kwargs"]
     columns = [kwargs[name] for name in ("column", "column_A", "column_B") if kwargs.get(name)]
-    # An unknown severity counts as critical: a typo in a suite must not silently let data through.
-    severity = (config.get("meta") or {}).get("severity", CRITICAL)
     return ExpectationFailure(
         suite=suite,
         expectation_type=config["type"],
         column=", ".join(columns),
-        severity=severity if severity in (CRITICAL, WARNING) else CRITICAL,
+        severity=_severity(config),
         unexpected_count=detail.get("unexpected_count"),
         examples=_examples(result, detail),
     )
+
+
+def _severity(config: dict) -> str:
+    # An unknown severity counts as critical: a typo in a suite must not silently let data through.
+    severity = (config.get("meta") or {}).get("severity", CRITICAL)
+    return severity if severity in (CRITICAL, WARNING) else CRITICAL
 
 
 def _examples(result: dict, detail: dict) -> list:

@@ -1,6 +1,7 @@
 """What a run report answers first, for the top of its HTML page and for the console summary alike:
 the status with its reason and next step, the rows of each source reconciled from bronze to PostgreSQL,
-the rejected rows by rule and field, and the open orphans by channel and reason.
+the rejected rows by rule and field, the open orphans by channel and reason, and the expectations each
+entity passed and failed by severity.
 
 Pure functions of the report dictionary: an older report without some key renders without that part.
 """
@@ -12,6 +13,7 @@ from datetime import datetime, timezone
 from coretelecoms.reporting.notify import mask_personal_data
 
 MISSING, REFUSED = "not_ready", "rejected_input"
+SEVERITIES = ("critical", "warning")
 ORPHAN_REASONS = ("missing_customer", "missing_agent", "both")  # the usual order; others follow by name
 
 
@@ -183,6 +185,30 @@ def open_by_channel(report: dict) -> tuple[list[str], list[tuple[str, int | None
     rows = [(channel, _number(still_open.get(channel)), {r: n for r, n in (by_reason.get(channel) or {}).items() if _number(n) is not None})
             for channel in channels]
     return reasons, [row for row in rows if row[1] or any(row[2].values())]
+
+
+@dataclass(frozen=True)
+class Expectations:
+    entity: str
+    tally: dict[str, tuple[int, int]]  # severity -> (passed, failed)
+    failures: list[dict]  # expectation, column, severity, unexpected, examples
+
+    def failing(self, failure: dict) -> str:
+        """`warning expect_column_values_to_be_between(agent_id): 1 unexpected, e.g. 0, 1107`"""
+        count = failure.get("unexpected")
+        examples = ", ".join("null" if value is None else str(value) for value in failure.get("examples") or [])
+        return (f"{failure.get('severity')} {failure.get('expectation')}({failure.get('column') or ''})"
+                + (f": {count:,} unexpected" if _number(count) is not None else ":")
+                + (f", e.g. {examples}" if examples else ""))
+
+
+def expectations(report: dict) -> list[Expectations]:
+    """Each validated entity's expectations passed and failed by severity, with its failing ones."""
+    return [Expectations(str(entity),
+                         {severity: (_number((found.get(severity) or {}).get("passed")) or 0,
+                                     _number((found.get(severity) or {}).get("failed")) or 0) for severity in SEVERITIES},
+                         [failure for failure in found.get("failures") or [] if isinstance(failure, dict)])
+            for entity, found in (report.get("expectations") or {}).items() if isinstance(found, dict)]
 
 
 def _number(value) -> int | None:

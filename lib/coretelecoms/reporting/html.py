@@ -15,8 +15,9 @@ from html import escape
 from typing import NamedTuple
 from urllib.parse import quote, urlsplit
 
-from coretelecoms.reporting.first_screen import (MISSING, REFUSED, input_line, inputs_with, not_loaded_reason, open_by_channel,
-                                                 reconciled, rejected_issues, status_reason, timestamp_text)
+from coretelecoms.reporting.first_screen import (MISSING, REFUSED, SEVERITIES, expectations, input_line, inputs_with,
+                                                 not_loaded_reason, open_by_channel, reconciled, rejected_issues, status_reason,
+                                                 timestamp_text)
 from coretelecoms.reporting.first_screen import dq_issues as issue_counts
 from coretelecoms.reporting.notify import duration_text, key_numbers, mask_personal_data, run_duration, run_seconds
 
@@ -42,7 +43,7 @@ p{margin:.4em 0} ul{margin:.2em 0}
 .status{border-left:6px solid;padding:.1em .8em;margin:.6em 0} .flag{color:#c62828;font-weight:bold} .ok{color:#2e7d32}
 tr.mismatch td{background:#fdecea} .note{font-size:13px;margin:.2em 0}
 .side{display:flex;flex-wrap:wrap;gap:0 2.5em;align-items:flex-start}
-table.reconciled{font-size:14px} table.reconciled th,table.reconciled td{white-space:nowrap;padding:.2em .4em} table.reconciled td.flag{white-space:normal}
+table.expectations td{max-width:40em;overflow-wrap:anywhere} table.reconciled{font-size:14px} table.reconciled th,table.reconciled td{white-space:nowrap;padding:.2em .4em} table.reconciled td.flag{white-space:normal}
 .badge{color:#fff;padding:.15em .6em;border-radius:.8em;font-size:.85em;vertical-align:middle}
 .muted{color:#666} pre.error{background:#fdecea;padding:.8em;white-space:pre-wrap}
 .kpis{display:flex;flex-wrap:wrap;gap:.8em} .kpi{border:1px solid #ddd;border-radius:6px;padding:.5em .9em}
@@ -64,7 +65,7 @@ def render_html(report: dict, recent: list[dict], runs_folder: str,
     # they come first in the page, the key numbers, charts and detail tables below them.
     side = _rejected_table(report) + _open_orphans_table(report)
     first_screen = [_navigation(previous_run, next_run), _header(report), _reconciled_table(report),
-                    f'<div class="side">{side}</div>' if side else ""]
+                    f'<div class="side">{side}</div>' if side else "", _expectations_table(report)]
     sections = [*first_screen, _key_numbers(report, earlier), _charts(report, earlier), _bronze_table(report),
                 *_quality_tables(report), _issues_table(report), *_orphan_tables(report), _open_list_table(report),
                 _transitions_table(report), _postgres_table(report), _links(report, page_folder)]
@@ -279,6 +280,25 @@ def _open_orphans_table(report: dict) -> str:
     listed = (' · <a href="#open-list">the oldest by id</a>' if orphans.get("open_list") else "")
     return (f'<div>{title}<table><tr>{head}</tr>{body}</table>'
             + (f'<p class="muted note">{escape(age_line)}{listed}</p>' if age_line or listed else "") + "</div>")
+
+
+def _expectations_table(report: dict) -> str:
+    """Per entity, the Great Expectations suite's expectations passed and failed by severity; each failing
+    one named with its column, unexpected values and a few of them."""
+    rows = expectations(report)
+    if not rows:
+        return ""
+    head = "".join(f"<th>{escape(severity)} {outcome}</th>" for severity in SEVERITIES for outcome in ("passed", "failed"))
+    body = []
+    for row in rows:
+        counts = "".join(f'<td class="n">{passed:,}</td><td class="n{" flag" if failed else ""}">{failed:,}</td>'
+                         for passed, failed in (row.tally[severity] for severity in SEVERITIES))
+        failing = "<br>".join(escape(row.failing(failure)) for failure in row.failures) or '<span class="ok">all passed</span>'
+        body.append(f"<tr><td>{escape(row.entity)}</td>{counts}<td>{failing}</td></tr>")
+    return ('<h2 id="expectations">Expectations per entity</h2>'
+            f'<table class="expectations"><tr><th>entity</th>{head}<th>failing expectations</th></tr>{"".join(body)}</table>'
+            '<p class="muted note">A failing critical expectation stops the run before anything is written; '
+            'a failing warning is reported and the rows load. Details in the Data Docs linked at the end of this page.</p>')
 
 
 def _key_numbers(report: dict, earlier: list[dict]) -> str:

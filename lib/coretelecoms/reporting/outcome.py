@@ -37,6 +37,7 @@ class RunResult:
     dq_issues: dict[str, list[dict]] = field(default_factory=dict)  # by rule, field and outcome
     dq_rules: dict[str, dict[str, int]] = field(default_factory=dict)
     validations: dict[str, str] = field(default_factory=dict)  # entity -> validation result location
+    expectations: dict[str, dict] = field(default_factory=dict)  # entity -> passed/failed by severity, failures
     data_docs: str = ""
     conformance: ConformanceResult | None = None
     postgres_skipped: str = ""  # why the run did not load PostgreSQL, when it was asked to
@@ -130,6 +131,7 @@ def build_report(result: RunResult) -> dict:
         "transitions": result.gold.transitions if result.gold else {},
         "gold": counts["gold"],
         "validations": result.validations,
+        "expectations": result.expectations,
         "data_docs": result.data_docs,
         "stage_counts": counts,
         "postgres_load": conformance.load.as_dict() if conformance and conformance.load else None,

@@ -15,8 +15,9 @@ from coretelecoms.platform import lake, storage
 from coretelecoms.platform.settings import Settings
 from coretelecoms.platform.tables import ORPHANED_COMPLAINTS, channels
 from coretelecoms.quality.stage import QualityResult
-from coretelecoms.reporting.first_screen import (MISSING, REFUSED, input_line, inputs_with, not_loaded_reason, open_by_channel,
-                                                 reconciled, rejected_issues, status_reason, timestamp_text)
+from coretelecoms.reporting.first_screen import (MISSING, REFUSED, SEVERITIES, expectations, input_line, inputs_with,
+                                                 not_loaded_reason, open_by_channel, reconciled, rejected_issues, status_reason,
+                                                 timestamp_text)
 from coretelecoms.reporting.html import neighbours, recent_reports, render_html, render_index, step_timings
 from coretelecoms.reporting.notify import mask_personal_data, run_duration
 
@@ -48,6 +49,26 @@ def rule_counts(issue_counts: dict[str, list[dict]]) -> dict[str, dict[str, int]
             totals[count["rule"]] = totals.get(count["rule"], 0) + count["issues"]
         by_rule[entity] = dict(sorted(totals.items(), key=lambda item: -item[1]))
     return by_rule
+
+
+EXAMPLE_CHARS = 80  # an unexpected value shown in a report is cut: a 100,000-character id must not fill the page
+
+
+def expectation_results(checked: QualityResult) -> dict[str, dict]:
+    """Per entity: its expectations passed and failed by severity, and each failing one with its
+    column, number of unexpected values and a few of them (personal data masked, long values cut)."""
+    return {entity: {**outcome.tally, "failures": [
+        {"expectation": failure.expectation_type, "column": failure.column, "severity": failure.severity,
+         "unexpected": failure.unexpected_count, "examples": [shown_value(value) for value in failure.examples]}
+        for failure in outcome.failures]}
+        for entity, outcome in checked.validations.items()}
+
+
+def shown_value(value) -> str | None:
+    if value is None:
+        return None
+    text = mask_personal_data(str(value))
+    return text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS] + f"… ({len(text):,} characters)"
 
 
 OPEN_LISTED = 50  # open orphans named in a report, oldest first
@@ -164,7 +185,8 @@ def html_location(settings: Settings, report: dict) -> str:
 def summary_text(report: dict, issues_listed: int = 5) -> str:
     """The first screen of the run's page, short, for a terminal: the status with its reason and next
     step (and the inputs behind it), each source's rows reconciled, rejected rows by rule and field (the
-    most frequent `issues_listed`), open orphans by channel and reason, and the steps' seconds."""
+    most frequent `issues_listed`), open orphans by channel and reason, the expectations passed per entity
+    and severity with each failing one, and the steps' seconds."""
     what, then = status_reason(report)
     took = run_duration(report)
     lines = [f"run {report['run_id']}  date {report['run_date']}  {str(report['status']).upper()}"
@@ -214,6 +236,12 @@ def summary_text(report: dict, issues_listed: int = 5) -> str:
                                for channel, n, by_reason in open_rows)
         lines.append(f"  open orphans {total:,}" + (f" (oldest {oldest} days)" if oldest is not None else "")
                      + (f": {by_channel}" if by_channel else ""))
+    validated = expectations(report)
+    if validated:
+        lines.append("  expectations passed (critical, warning): " + ", ".join(
+            f"{row.entity} " + " ".join(f"{passed}/{passed + failed}" for passed, failed in (row.tally[s] for s in SEVERITIES))
+            for row in validated))
+        lines += [f"    FAILED {row.entity} {row.failing(failure)}" for row in validated for failure in row.failures]
     timings = step_timings(report)
     if timings:
         lines.append("  steps " + ", ".join(f"{step} {seconds:.1f}s" for step, seconds in timings))
