@@ -15,7 +15,7 @@ $(VENV)/.installed: setup.py dev/setup.py
 	$(BIN)/pip install --quiet -e '.[dev,local]' -e ./dev
 	@touch $@
 
-# The pinned jars of SPEC §1, fetched once from Maven Central; afterwards everything works offline.
+# The pinned jars (lib/coretelecoms/platform/jars.py), fetched once from Maven Central; afterwards everything works offline.
 jars: var/jars/.complete
 
 var/jars/.complete: $(VENV)/.installed lib/coretelecoms/platform/jars.py

@@ -71,12 +71,13 @@ def register_lake_tables(spark: SparkSession, settings: Settings) -> list[str]:
 
 
 def issues_by_rule(dq_issues: DataFrame) -> DataFrame:
-    """(entity, rule, severity, issues, records), most issues first. A record (one input row) can
+    """(entity, rule, severity, issues, records), most issues first (ties in entity, rule and severity
+    order: one rule can have two severities, as `missing` has per field). A record (one input row) can
     break a rule in several fields, so `records` counts input rows, `issues` field-level findings."""
     return (
         dq_issues.groupBy("entity", "rule", "severity")
         .agg(F.count(F.lit(1)).alias("issues"), F.countDistinct(SOURCE, SOURCE_ROW).alias("records"))
-        .orderBy(F.desc("issues"), "entity", "rule")
+        .orderBy(F.desc("issues"), "entity", "rule", "severity")
     )
 
 
