@@ -49,8 +49,8 @@ def test_the_demo_succeeds_and_says_where_to_look(demo):
     done, root = demo
     assert done.returncode == 0, done.stdout
     last = done.stdout.splitlines()[-1]
-    assert last.startswith(f"last run's report: {root / 'runs'}") and last.split()[3].endswith(".html")
-    assert Path(last.split()[3]).is_file()
+    assert last.startswith(f"5. last run's report: {root / 'runs'}") and last.split()[4].endswith(".html")
+    assert Path(last.split()[4]).is_file()
 
 
 def test_no_spark_or_python_warning_reaches_the_console(demo):

@@ -51,7 +51,7 @@ def _reset_demo_state(settings) -> None:
         shutil.rmtree(folder, ignore_errors=True)
     server = embedded_server(settings).start(progress=lambda line: print(f"  {line}"))
     create_database(server.url("postgres"), CONFORMANCE_DB, drop_first=True)
-    print(f"0/2 reset the demo's lake ({settings.lake}) and conformance database")
+    print(f"1. reset the demo's lake ({settings.lake}) and conformance database")
 
 
 def cmd_demo(args) -> int:
@@ -74,9 +74,9 @@ def cmd_demo(args) -> int:
     if not settings.uses_embedded_postgres or settings.lake.startswith("s3a://"):
         raise SettingsError("the demo runs on the embedded default: a local lake and no postgres.conformance_url")
     _reset_demo_state(settings)
-    print(f"1/2 generating {args.days} day(s) of sources at scale {args.scale} into {settings.landing}")
+    print(f"2. generating {args.days} day(s) of sources at scale {args.scale} into {settings.landing}")
     truth = _generate(settings, args.start_date, args.days, args.scale, args.seed)
-    print("2/2 running the pipeline for each day")
+    print("3. running the pipeline for each day")
     spark = spark_session(settings, app_name="coretelecoms demo")
     results = []
     for day in truth["dates"]:
@@ -85,6 +85,7 @@ def cmd_demo(args) -> int:
         print(f"run {day}")
         results.append(pipeline.run(settings, run_date, spark=spark))
     print()
+    print("4. summary tables")
     print("bronze: rows landed per source and day, against the generator's ground truth")
     print(bronze_summary(settings, results, truth))
     print()
@@ -106,7 +107,7 @@ def cmd_demo(args) -> int:
     example = most_travelled_complaint(truth)
     if example:
         print(f"one complaint's lifecycle: .venv/bin/coretelecoms lifecycle {example}")
-    print(f"last run's report: {results[-1].report_html[-1] if results[-1].report_html else '-'}"
+    print(f"5. last run's report: {results[-1].report_html[-1] if results[-1].report_html else '-'}"
           "   (.venv/bin/coretelecoms report)")
     return 0
 

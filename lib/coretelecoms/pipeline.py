@@ -103,11 +103,13 @@ def run(
             apply_migrations(dsn)  # idempotent; the schema is current before anything is loaded
         with step("bronze"):
             for source_input in inputs:
+                result.failed_input = f"{source_input.source} {source_input.location}"
                 outcome = ingest(spark, settings, source_input, context)
                 progress(f"  bronze {outcome.source:<15} {outcome.status:<14} {_count(outcome.rows):>10} rows  {outcome.seconds:6.1f}s")
                 if outcome.status == REJECTED_INPUT:
                     progress(f"    refused {outcome.location}: {outcome.message}")
                 result.bronze.append(outcome)
+            result.failed_input = ""
         if "silver" in stages:
             _lake(spark, settings, result, step, progress, timing, rebuild_features)
         result.settle_status()
@@ -134,7 +136,8 @@ class RunFailed(RuntimeError):
 
     def __init__(self, result: RunResult, error: BaseException):
         self.result = result
-        super().__init__(f"run {result.run_id} failed in {result.failed_stage or 'setup'}: {root_cause(error)}")
+        where = (result.failed_stage or "setup") + (f" ({result.failed_input})" if result.failed_input else "")
+        super().__init__(f"run {result.run_id} failed in {where}: {root_cause(error)}")
 
     def explained(self) -> str:
         """The line, then where to read more: the full trace and the run report."""

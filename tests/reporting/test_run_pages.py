@@ -1,7 +1,7 @@
 """Run pages written into a runs folder: each links its neighbours, an earlier page gains its "next" link,
 the folder's index lists every run, and a browser sees the index's rows and follows its links.
 
-No Spark: the pages are written from report dictionaries, as `write_report` does after a run.
+No Spark: the pages are written from report dictionaries, as `report_run` does after a run.
 """
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ from pathlib import Path
 
 from coretelecoms.reporting.html import render_html
 from coretelecoms.reporting.run_report import load_reports, write_index, write_pages
+from tests.conftest import PROJECT_ROOT
 from tests.reporting.test_html import FAILED, FULL, links, run_of, table_rows
+
+SCREENSHOTS = PROJECT_ROOT / "var" / "test" / "screenshots"  # kept for people to look at after the suite
 
 
 def run(run_id: str, run_date: str, started_at: str) -> dict:
@@ -65,11 +68,9 @@ def test_a_browser_sees_every_run_in_the_index_and_every_link_leads_to_a_page(tm
     for report in (run_of(1, data_docs=None, validations={}), run_of(2, data_docs=None, validations={}), failed):
         write_pages(str(runs), report)  # no Data Docs: each link leads to a page of this folder
 
-    dom = subprocess.run(
-        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path / 'profile'}",
-         "--dump-dom", (runs / "index.html").as_uri()],
-        capture_output=True, text=True, timeout=120, check=True,
-    ).stdout
+    dom = chromium(tmp_path, "--dump-dom", (runs / "index.html").as_uri())
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    chromium(tmp_path, f"--screenshot={SCREENSHOTS / 'runs-index.png'}", (runs / "index.html").as_uri())
 
     header, *rows = table_rows(dom)
     assert [row[:3] for row in rows] == [["2025-06-03", "2025-06-03_f", "failed"],
@@ -100,15 +101,16 @@ def test_a_browser_shows_the_status_the_reconciled_rows_the_rejected_rows_and_th
     page.write_text(render_html(FULL, [], str(tmp_path)))
 
     dom = chromium(tmp_path, "--dump-dom", page.as_uri())
-    chromium(tmp_path, f"--screenshot={tmp_path / 'first-screen.png'}", page.as_uri())
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    chromium(tmp_path, f"--screenshot={SCREENSHOTS / 'run-first-screen.png'}", page.as_uri())
 
-    assert (tmp_path / "first-screen.png").stat().st_size > 10_000  # the picture is for people; the checks are on the DOM
+    assert (SCREENSHOTS / "run-first-screen.png").stat().st_size > 10_000  # the picture is for people; the checks are on the DOM
     assert ["call_logs", "3,800", "3,782", "7", "1", "10", "3,789", "19", "24", "3,794 (3,753 + 41)", "adds up"] in table_rows(dom)
     assert ["web_complaints", "invalid_uuid", "customer_id", "2"] in table_rows(dom)
     # Without JavaScript the page cannot report where things are drawn; what puts these on the first screen
     # of a 1200×900 window is their order: nothing but the navigation, the title and the status comes
     # before them, and the key numbers, charts and detail tables all come after.
     order = [dom.index(mark) for mark in ('class="status"', 'id="reconciled"', 'id="rejected"', 'id="open-orphans"',
-                                           "<h2>Key numbers</h2>", "<h2>Charts</h2>", "<svg", 'id="dq-issues"', 'id="open-list"')]
+                                           'id="expectations"', "<h2>Key numbers</h2>", "<h2>Charts</h2>", "<svg", 'id="dq-issues"', 'id="open-list"')]
     assert order == sorted(order)
-    assert dom.count("<h2") - dom[dom.index("<h2>Key numbers</h2>"):].count("<h2") == 3  # the first screen's three tables
+    assert dom.count("<h2") - dom[dom.index("<h2>Key numbers</h2>"):].count("<h2") == 4  # the first screen's four tables

@@ -50,7 +50,8 @@ def status_reason(report: dict) -> tuple[str, str]:
         return (f"Input refused: {_inputs(len(refused))} not landed for its structure; the other sources went on.",
                 "have each refused input corrected at its source (or do as its fix says), then run the same date again.")
     if status == "failed":
-        return (f"Failed at step {report.get('failed_stage') or 'unknown'}.",
+        failed_input = f" while landing {report['failed_input']}" if report.get("failed_input") else ""
+        return (f"Failed at step {report.get('failed_stage') or 'unknown'}{failed_input}.",
                 "read the error" + (" and the full trace" if report.get("trace_log") else "")
                 + ", fix the cause, then run the same date again.")
     return f"Status {status}.", ""

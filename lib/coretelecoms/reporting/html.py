@@ -43,7 +43,7 @@ p{margin:.4em 0} ul{margin:.2em 0}
 .status{border-left:6px solid;padding:.1em .8em;margin:.6em 0} .flag{color:#c62828;font-weight:bold} .ok{color:#2e7d32}
 tr.mismatch td{background:#fdecea} .note{font-size:13px;margin:.2em 0}
 .side{display:flex;flex-wrap:wrap;gap:0 2.5em;align-items:flex-start}
-table.expectations td{max-width:40em;overflow-wrap:anywhere} table.reconciled{font-size:14px} table.reconciled th,table.reconciled td{white-space:nowrap;padding:.2em .4em} table.reconciled td.flag{white-space:normal}
+table.expectations td:last-child{max-width:40em;overflow-wrap:anywhere} table.reconciled{font-size:14px} table.reconciled th,table.reconciled td{white-space:nowrap;padding:.2em .4em} table.reconciled td.flag{white-space:normal}
 .badge{color:#fff;padding:.15em .6em;border-radius:.8em;font-size:.85em;vertical-align:middle}
 .muted{color:#666} pre.error{background:#fdecea;padding:.8em;white-space:pre-wrap}
 .kpis{display:flex;flex-wrap:wrap;gap:.8em} .kpi{border:1px solid #ddd;border-radius:6px;padding:.5em .9em}

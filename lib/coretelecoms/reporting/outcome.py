@@ -15,6 +15,7 @@ from coretelecoms.platform.secrets import SecretError, secret_string
 from coretelecoms.platform.settings import Settings
 from coretelecoms.quality.transform import Accounting
 from coretelecoms.reporting import run_report
+from coretelecoms.reporting.failure import root_cause
 from coretelecoms.reporting.metrics import publish_run_metrics
 from coretelecoms.reporting.notify import notify, webhook_from_env
 
@@ -31,6 +32,7 @@ class RunResult:
     status: str = SUCCEEDED
     error: str = ""
     failed_stage: str = ""
+    failed_input: str = ""  # `source location` of the input being landed when the run failed, if any
     bronze: list[IngestOutcome] = field(default_factory=list)
     quality: dict[str, Accounting] = field(default_factory=dict)
     quality_skipped: dict[str, str] = field(default_factory=dict)
@@ -114,6 +116,7 @@ def build_report(result: RunResult) -> dict:
         "status": result.status,
         "error": result.error,
         "failed_stage": result.failed_stage if result.status == FAILED else "",
+        "failed_input": result.failed_input if result.status == FAILED else "",
         "started_at": result.started_at.isoformat(),
         "finished_at": dt.datetime.now(dt.timezone.utc).isoformat(),
         "timings_seconds": result.timings,
@@ -140,20 +143,28 @@ def build_report(result: RunResult) -> dict:
 
 
 def report_run(spark: SparkSession, settings: Settings, result: RunResult, progress) -> None:
-    """Write the run report (JSON + HTML) and notify; a reporting problem never hides the run's own error."""
+    """Write the run report (JSON + HTML) into every report folder and notify; a reporting problem never
+    hides the run's own error, and a folder that cannot be written (a read-only lake) does not keep the
+    report out of the others."""
     try:
         if result.conformance is not None:
             result.open_orphans = run_report.open_orphans(spark, settings, result.run_date)
         report = build_report(result)
-        if result.trace:
-            result.trace_locations = run_report.write_trace(settings, report, result.trace)
-        result.report_html = run_report.write_report(settings, report)
+        for folder in run_report.report_dirs(settings):
+            try:
+                if result.trace:
+                    result.trace_locations.append(run_report.write_trace(folder, report, result.trace))
+                result.report_html.append(run_report.write_pages(folder, report))
+            except Exception as error:  # noqa: BLE001 - said, and the other folders still get the report
+                progress(f"could not write the run report into {folder}: {root_cause(error)}")
+        if not result.report_html:
+            raise OSError("no report folder could be written")
         result.notification = notify_run(settings, report, result.report_html[0])
         metrics = publish_run_metrics(report, settings)
         progress(run_report.summary_text(report))
         progress(f"report: {result.report_html[-1]}   notification: {result.notification}   metrics: {metrics}")
     except Exception as error:  # noqa: BLE001 - the run's outcome stands; the report is secondary
-        progress(f"could not write the run report: {type(error).__name__}: {error}")
+        progress(f"could not write the run report: {root_cause(error)}")
         if result.status != FAILED:
             raise
 

@@ -67,8 +67,11 @@ def expectation_results(checked: QualityResult) -> dict[str, dict]:
 def shown_value(value) -> str | None:
     if value is None:
         return None
-    text = mask_personal_data(str(value))
-    return text if len(text) <= EXAMPLE_CHARS else text[:EXAMPLE_CHARS] + f"… ({len(text):,} characters)"
+    text = str(value)
+    # Masked after a first cut: the patterns are slow on a huge value, and an email or address that
+    # starts within the shown characters lies whole within four times as many.
+    shown = mask_personal_data(text[:4 * EXAMPLE_CHARS])
+    return shown if len(text) <= EXAMPLE_CHARS else shown[:EXAMPLE_CHARS] + f"… ({len(text):,} characters)"
 
 
 OPEN_LISTED = 50  # open orphans named in a report, oldest first
@@ -109,11 +112,6 @@ def quarantine_rate(new_orphans: dict[str, int], quality: dict[str, dict]) -> fl
     return round(sum(new_orphans.values()) / kept, 6) if kept else 0.0
 
 
-def write_report(settings: Settings, report: dict) -> list[str]:
-    """Write `report` as JSON and HTML into every report folder; returns the HTML locations."""
-    return [write_pages(folder, report) for folder in report_dirs(settings)]
-
-
 def write_pages(folder: str, report: dict) -> str:
     """Write one run's JSON and HTML into a report folder, re-render its neighbours' pages so that they
     link to it, and rebuild the folder's runs index; returns the run's HTML location. Usually only the
@@ -146,16 +144,13 @@ def report_location(folder: str, report: dict, suffix: str) -> str:
     return storage.join(folder, report["run_date"], f"{report['run_id']}.{suffix}")
 
 
-def write_trace(settings: Settings, report: dict, trace: str) -> list[str]:
-    """Write a failed run's full trace as `<run_id>.log` beside its report in every report folder;
-    the report names it relatively (`trace_log`), so the pair can be copied anywhere together."""
+def write_trace(folder: str, report: dict, trace: str) -> str:
+    """Write a failed run's full trace as `<run_id>.log` beside its report in a report folder; the
+    report names it relatively (`trace_log`), so the pair can be copied anywhere together."""
     report["trace_log"] = f"{report['run_id']}.log"
-    locations = []
-    for folder in report_dirs(settings):
-        location = storage.join(folder, report["run_date"], report["trace_log"])
-        storage.write_text(location, trace, "text/plain; charset=utf-8")
-        locations.append(location)
-    return locations
+    location = storage.join(folder, report["run_date"], report["trace_log"])
+    storage.write_text(location, trace, "text/plain; charset=utf-8")
+    return location
 
 
 def load_reports(folder: str) -> list[dict]:
