@@ -5,10 +5,11 @@ No Spark: the pages are written from report dictionaries, as `report_run` does a
 """
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
-from coretelecoms.reporting.html import render_html
+from coretelecoms.reporting.html import render_html, render_index
 from coretelecoms.reporting.run_report import load_reports, write_index, write_pages
 from tests.conftest import PROJECT_ROOT
 from tests.reporting.test_html import FAILED, FULL, links, run_of, table_rows
@@ -114,3 +115,39 @@ def test_a_browser_shows_the_status_the_reconciled_rows_the_rejected_rows_and_th
                                            'id="expectations"', "<h2>Key numbers</h2>", "<h2>Charts</h2>", "<svg", 'id="dq-issues"', 'id="open-list"')]
     assert order == sorted(order)
     assert dom.count("<h2") - dom[dom.index("<h2>Key numbers</h2>"):].count("<h2") == 4  # the first screen's four tables
+
+
+# Measures the page as the browser laid it out (the test's copy only: the pages themselves carry no script).
+LAYOUT_PROBE = """<script>
+const overflowing = [];
+let labels = 0;
+for (const svg of document.querySelectorAll("svg")) {
+  const frame = svg.getBoundingClientRect();
+  for (const text of svg.querySelectorAll("text")) {
+    labels += 1;
+    const box = text.getBoundingClientRect();
+    if (box.left < frame.left - 0.5 || box.right > frame.right + 0.5) overflowing.push(text.textContent);
+  }
+}
+document.body.dataset.labels = labels;
+document.body.dataset.overflowing = JSON.stringify(overflowing);
+document.body.dataset.pageWider = document.documentElement.scrollWidth > window.innerWidth;
+</script>"""
+
+
+def laid_out(tmp_path: Path, html: str) -> dict[str, str]:
+    page = tmp_path / "probed.html"
+    page.write_text(html.replace("</body>", LAYOUT_PROBE + "</body>"))
+    body = re.search(r"<body([^>]*)>", chromium(tmp_path, "--dump-dom", page.as_uri())).group(1)
+    return dict(re.findall(r'data-([\w-]+)="([^"]*)"', body))
+
+
+def test_no_chart_label_overflows_its_chart_nor_the_page_in_a_browser(tmp_path):
+    long_rules = {"customers": {"unparseable_date_of_birth_in_a_long_rule_name": 25_038, "missing": 3},
+                  "sm_complaints": {"invalid_enumeration": 95}}
+    earlier = [run_of(day) for day in range(1, 6)]
+    for html in (render_html({**run_of(6), "dq_rules": long_rules}, earlier, str(tmp_path)), render_index([*earlier, run_of(6)])):
+        layout = laid_out(tmp_path, html)
+        assert int(layout["labels"]) > 10
+        assert layout["overflowing"] == "[]", layout["overflowing"]
+        assert layout["page-wider"] == "false"
