@@ -114,6 +114,18 @@ def cmd_lifecycle(args) -> int:
     return 0 if found else 1
 
 
+def cmd_trace(args) -> int:
+    from coretelecoms.platform.spark import spark_session
+    from coretelecoms.reporting.trace import database_rows, lineage_from_lake, trace_text
+
+    settings = _settings(args)
+    database = database_rows(settings, args.complaint_id)
+    lineage = lineage_from_lake(spark_session(settings, app_name="coretelecoms trace"), settings, args.complaint_id)
+    text, found = trace_text(args.complaint_id, lineage, database, settings.lake)
+    print(text, file=sys.stdout if found else sys.stderr)
+    return 0 if found else 1
+
+
 def month_start(text: str) -> dt.date:
     """An argparse type: a YYYY-MM month, as its first day."""
     try:
@@ -189,6 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
     lifecycle = commands.add_parser("lifecycle", help="a complaint's status history and the days it spent in each status")
     lifecycle.add_argument("complaint_id")
     lifecycle.set_defaults(func=cmd_lifecycle)
+
+    trace = commands.add_parser("trace", help="a complaint's lineage: raw rows, repairs, quarantine, statuses, "
+                                                "PostgreSQL rows")
+    trace.add_argument("complaint_id", help="a call id, social-media complaint id or web-form request id")
+    trace.set_defaults(func=cmd_trace)
 
     features = commands.add_parser("features", help="a customer's complaint features, one column per month")
     features.add_argument("customer_id")
