@@ -108,6 +108,8 @@ def test_a_browser_shows_the_status_the_reconciled_rows_the_rejected_rows_and_th
     assert (SCREENSHOTS / "run-first-screen.png").stat().st_size > 10_000  # the picture is for people; the checks are on the DOM
     assert ["call_logs", "3,800", "3,782", "7", "1", "10", "3,789", "19", "24", "3,794 (3,753 + 41)", "adds up"] in table_rows(dom)
     assert ["web_complaints", "invalid_uuid", "customer_id", "2"] in table_rows(dom)
+    assert ["call_logs", "30", "20", "8", "2"] in table_rows(dom)  # open orphans: missing customer, agent, both
+    assert "Succeeded: every input arrived and none was refused.</b> Next: nothing to do." in dom
     # Without JavaScript the page cannot report where things are drawn; what puts these on the first screen
     # of a 1200×900 window is their order: nothing but the navigation, the title and the status comes
     # before them, and the key numbers, charts and detail tables all come after.
