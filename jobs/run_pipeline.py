@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from coretelecoms import packaged, pipeline
+from coretelecoms.cli import quiet_console
 from coretelecoms.platform.settings import SettingsError, find_conf_dir, load_settings
 
 EXIT_FAILURE, EXIT_CONFIGURATION = 1, 2
@@ -114,6 +115,7 @@ def conf_dir() -> Path:
 
 
 def main(argv: list[str]) -> int:
+    quiet_console()  # the log carries our messages, not PySpark's own deprecation warnings
     try:
         args = parse_arguments(argv)
         settings = load_settings(args.env, conf_dir=conf_dir(), overrides=args.settings)
