@@ -137,7 +137,7 @@ def test_every_run_wrote_json_and_html_reports(generated_run, monkeypatch, capsy
     assert cli.main(["--env", "test", "report", "--date", last.run_date.isoformat()]) == 0
     printed = capsys.readouterr().out
     assert last.run_id in printed and "  open orphans " in printed and "  expectations passed (critical, warning): " in printed and "html report:" in printed
-    seconds = next(line.strip() for line in printed.splitlines() if line.strip().startswith("seconds "))
-    assert [part.split()[0] for part in seconds[len("seconds "):].split(", ")] == [
+    steps = next(line.strip() for line in printed.splitlines() if line.strip().startswith("steps "))
+    assert [part.split()[0] for part in steps[len("steps "):].split(", ")] == [
         "bronze", "silver", "conformance_lake", "gold", "features", "data_docs", "conformance_postgres"]  # as they ran
     assert all(sum(result.gold.transitions.values()) > 0 for result in results)
