@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 from coretelecoms.gold import features, lifecycle
 from coretelecoms.gold.complaints import unify
 from coretelecoms.platform import delta, lake
-from coretelecoms.platform.delta import LakeVersion, changes
+from coretelecoms.platform.delta import LakeVersion, changes, computed_once
 from coretelecoms.platform.settings import Settings
 from coretelecoms.platform.tables import (
     COMPLAINT_FEATURES,
@@ -84,7 +84,9 @@ def build_gold(spark: SparkSession, settings: Settings, run_date: dt.date, input
         return result
     day = F.lit(run_date)
     history, stored, facts = inputs.history, inputs.stored, inputs.facts
-    changed = _union([unify(c, t.where(F.col(LAST_CHANGED) == day)) for c, t in stored.items()])
+    # The day's small slices are computed once: every later plan joins them several times.
+    changed = computed_once(_union([unify(c, t.where(F.col(LAST_CHANGED) == day)) for c, t in stored.items()]))
+    today = computed_once(history.where(F.col("observed_run_date") == day))
 
     lifecycle_path = lake.gold(settings, COMPLAINT_LIFECYCLE)
     folded = _table(spark, lifecycle_path)
@@ -93,14 +95,13 @@ def build_gold(spark: SparkSession, settings: Settings, run_date: dt.date, input
         result.rebuilt = True
         folded = spark.createDataFrame([], lifecycle.LIFECYCLE_SCHEMA)
     else:
-        today = history.where(F.col("observed_run_date") == day)
-        affected = today.select(*KEY).unionByName(changed.select(*KEY)).distinct()
-        current = folded.join(affected, list(KEY), "left_semi")
-        rows = lifecycle.advance(current, today, facts.join(affected, list(KEY), "left_semi"), run_date,
+        affected = computed_once(today.select(*KEY).unionByName(changed.select(*KEY)).distinct())
+        current = computed_once(folded.join(affected, list(KEY), "left_semi"))
+        rows = lifecycle.advance(current, today, computed_once(facts.join(affected, list(KEY), "left_semi")), run_date,
                                  settings.gold.sla_days)
     result.transitions = {
         f"{row['from_status'] or '(new)'} -> {row['to_status']}": row["count"]
-        for row in lifecycle.transitions(folded, history.where(F.col("observed_run_date") == day)).collect()
+        for row in lifecycle.transitions(folded, today).collect()
     }
     result.lifecycle_changed = upsert_changed(spark, lifecycle_path, rows, COMPLAINT_LIFECYCLE)
 
@@ -140,6 +141,7 @@ def build_features(spark: SparkSession, settings: Settings, run_date: dt.date, i
             everyone = history.select("customer_id").distinct().withColumn("_since", run_month)
             since = since.unionByName(everyone).groupBy("customer_id").agg(F.min("_since").alias("_since"))
             result.features_customers = "all"
+        since = computed_once(since)  # joined twice below
         rows = (
             features.customer_months(history.join(since, "customer_id", "left_semi"), facts, run_date,
                                      settings.gold.sla_days)

@@ -93,6 +93,17 @@ def cached(frame: DataFrame) -> Iterator[DataFrame]:
         frame.unpersist()
 
 
+def computed_once(frame: DataFrame) -> DataFrame:
+    """`frame`'s rows, computed now and kept on the executors (a local checkpoint), with no lineage.
+
+    For a small frame that several later plans use: each use then reads the kept rows instead of
+    re-planning and re-running every scan and join behind it (one plan's size grows with each use).
+    The rows live as long as the returned frame; an executor lost meanwhile fails the run, and a
+    re-run of the date is idempotent.
+    """
+    return frame.localCheckpoint(eager=True)
+
+
 def changes(incoming: DataFrame, current: DataFrame, spec: TableSpec) -> DataFrame:
     """`incoming` with `row_hash` (when the table hashes), CHANGE and CURRENT (the stored row or null).
 
