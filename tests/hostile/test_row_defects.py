@@ -95,8 +95,12 @@ def test_the_day_loads_despite_every_hostile_row(hostile_run, hostile_dsn):
     _, result, _ = hostile_run
     assert result.status == "succeeded", result.error
     with psycopg2.connect(hostile_dsn) as connection, connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM call_logs WHERE call_id LIKE 'Old%' OR call_id LIKE 'Far%'")
-        assert cursor.fetchone()[0] == 2  # repaired rows load, their far timestamps nulled
+        cursor.execute("SELECT left(call_id, 3), call_start_time, call_end_time FROM call_logs "
+                       "WHERE call_id LIKE 'Old%' OR call_id LIKE 'Far%' ORDER BY 1")
+        (far, far_start, far_end), (old, old_start, old_end) = cursor.fetchall()  # repaired rows load
+        assert (far, old) == ("Far", "Old")
+        assert far_end is None and far_start is not None  # only the far timestamp is nulled
+        assert old_start is None and old_end is not None
         cursor.execute("SELECT count(*) FROM customers")
         assert cursor.fetchone()[0] > 0
 
@@ -106,6 +110,11 @@ def test_each_hostile_row_is_in_dq_issues_with_rule_field_and_a_bounded_value(sp
     found = {(row["entity"], row["field"], row["rule"], row["outcome"]): row for row in issues(spark, settings)
              if row["rule"] in ("invalid_id", "out_of_range")}
     rejected_ids = [row for row in issues(spark, settings) if row["rule"] == "invalid_id"]
+    assert {row["outcome"] for row in rejected_ids} == {"rejected"}  # a malformed id costs its row
+    assert {(r["field"], r["outcome"]) for r in issues(spark, settings) if r["rule"] == "out_of_range"} == {
+        ("call_start_time", "repaired"), ("call_end_time", "repaired"), ("request_date", "repaired")}  # a bad date is nulled
+    assert {(r["entity"], r["field"]) for r in rejected_ids} == {
+        ("call_logs", "call_id"), ("sm_complaints", "complaint_id"), ("web_complaints", "request_id")}
     assert {(r["entity"], r["original_value"][:6]) for r in rejected_ids} >= {
         ("call_logs", INJECTION[:6]), ("call_logs", "AAAAAA"), ("sm_complaints", "xxxxxx"), ("web_complaints", INJECTION[:6])}
     assert sum(r["entity"] == "call_logs" for r in rejected_ids) == 5  # injection, 5,000 chars, emoji, NUL, bad byte
