@@ -16,7 +16,7 @@ from coretelecoms.conformance.database import MigrationError, apply_migrations, 
 from coretelecoms.conformance.load import (
     ConformanceLoadError,
     RunLoad,
-    empty_staging,
+    clear_staging,
     load_run,
     loaded_versions,
     record_failed_run,
@@ -445,8 +445,22 @@ def test_write_staging_copies_every_value_exactly(spark, migrated):
 def test_write_staging_of_an_empty_frame_empties_the_table(spark, migrated):
     stage(spark, migrated, "agents", [agent(1001, "h1")])
 
-    assert write_staging(empty_staging(spark, "agents"), "agents", migrated, connections=2) == 0
+    assert stage(spark, migrated, "agents", []) == 0
     assert query(migrated, "SELECT count(*) FROM staging.agents") == [(0,)]
+
+
+def test_clear_staging_empties_the_table_without_spark(migrated):
+    connection = psycopg2.connect(migrated)
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute("INSERT INTO staging.agents (agent_id) VALUES (1001)")
+    finally:
+        connection.close()
+
+    assert clear_staging("agents", migrated) == 0
+    assert query(migrated, "SELECT count(*) FROM staging.agents") == [(0,)]
+    with pytest.raises(ValueError, match="no staging table 'agent'"):
+        clear_staging("agent", migrated)
 
 
 def test_write_staging_refuses_a_frame_that_does_not_fit(spark, migrated):

@@ -69,14 +69,15 @@ def write_staging(frame: DataFrame, table: str, dsn: str, connections: int) -> i
     columns = _staging_columns(table)
     _check_columns(frame, table, columns)
     _truncate_staging(dsn, table)
-    rows = frame.select(*(_copy_column(name, kind) for name, kind in columns))
-    if rows.rdd.getNumPartitions() > connections:
-        rows = rows.coalesce(connections)  # no shuffle: fewer tasks, each with its own connection
-    sent = rows.mapInArrow(_copy_partition(dsn, table, [name for name, _ in columns]), "rows long").agg(F.sum("rows")).first()[0]
+    # At most `connections` tasks, each with its own connection; coalesce never shuffles nor adds
+    # partitions (asking a frame for its partition count would plan the whole query once more).
+    rows = frame.select(*(_copy_column(name, kind) for name, kind in columns)).coalesce(connections)
+    # One row per partition, summed here: a Spark aggregate would add a shuffle and a job per table.
+    sent = sum(row.rows for row in rows.mapInArrow(_copy_partition(dsn, table, [name for name, _ in columns]), "rows long").collect())
     staged = _count_staged(dsn, table)
-    if staged != (sent or 0):
+    if staged != sent:
         raise StagingError(
-            f"staging.{table}: {sent or 0} rows were sent but {staged} are staged; a retried task may have "
+            f"staging.{table}: {sent} rows were sent but {staged} are staged; a retried task may have "
             "copied its rows twice. Re-run the date: staging is replaced on every run"
         )
     return staged
@@ -143,9 +144,11 @@ def _truncate_staging(dsn: str, table: str) -> None:
         connection.close()
 
 
-def empty_staging(spark: SparkSession, table: str) -> DataFrame:
-    """No rows, shaped like `staging.<table>`: writing it empties that table for this run."""
-    return spark.createDataFrame([], ", ".join(f"{name} {kind}" for name, kind in _staging_columns(table)))
+def clear_staging(table: str, dsn: str) -> int:
+    """Empty `staging.<table>` for a run that stages nothing into it (no Spark job); returns 0 rows staged."""
+    _staging_columns(table)  # an unknown table fails here as in write_staging
+    _truncate_staging(dsn, table)
+    return 0
 
 
 def _staging_columns(table: str) -> tuple[tuple[str, str], ...]:

@@ -23,7 +23,7 @@ from pyspark.sql import types as T
 from coretelecoms.conformance.load import (
     LoadCounts,
     RunLoad,
-    empty_staging,
+    clear_staging,
     load_run,
     loaded_versions,
     staging_lock,
@@ -193,8 +193,8 @@ def load_postgres(spark: SparkSession, settings: Settings, dsn: str, run: RunLoa
             if source is not None and loaded.get(table) == source[1]:
                 result.already_loaded.append(table)
                 source = None
-            frame = source[0] if source is not None else empty_staging(spark, table)  # none: the table is still emptied
-            result.staged[table] = write_staging(frame, table, dsn, settings.jdbc.write_partitions)
+            result.staged[table] = (write_staging(source[0], table, dsn, settings.jdbc.write_partitions) if source is not None
+                                    else clear_staging(table, dsn))  # nothing to stage: the table is still emptied
         if result.already_loaded:
             progress(f"  postgres: nothing staged for {', '.join(result.already_loaded)} (already loaded from the same lake version)")
         result.load = load_run(dsn, run, {table: version for table, (_, version) in sources.items()})

@@ -17,9 +17,10 @@ empty change commits nothing, so re-running a date adds no Delta version.
 from __future__ import annotations
 
 import operator
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import reduce
 
 from delta.tables import DeltaTable
@@ -44,10 +45,12 @@ class LakeVersion:
 
 @dataclass(frozen=True)
 class Applied:
-    """Rows an `apply_changes` call inserted and updated."""
+    """Rows an `apply_changes` call inserted and updated, and the rows written per value of its
+    `count_by` column (empty without one)."""
 
     inserted: int = 0
     updated: int = 0
+    written_by: dict = field(default_factory=dict)
 
     @property
     def written(self) -> int:
@@ -124,17 +127,22 @@ def changes(incoming: DataFrame, current: DataFrame, spec: TableSpec) -> DataFra
 
 
 def apply_changes(spark: SparkSession, location: str, tagged: DataFrame, spec: TableSpec,
-                  partition_by: Sequence[str] = ()) -> Applied:
+                  partition_by: Sequence[str] = (), count_by: str | None = None) -> Applied:
     """Write the inserts and updates of a `changes` result into the table at `location`.
 
     The rows written have the table's columns (spec columns, then any `_`-prefixed lineage the rows
     carry); CHANGE and CURRENT are dropped. `partition_by` applies when the table is created.
+    `count_by` (a column of the rows) also counts the rows written per value of it, in the same job.
     """
     lineage = [c for c in tagged.columns if c.startswith("_") and c not in (CHANGE, CURRENT)]
     columns = [c.name for c in spec.columns] + lineage
     with cached(tagged.where(F.col(CHANGE) != UNCHANGED).select(CHANGE, *columns)) as pending:
-        counts = {row[CHANGE]: row["count"] for row in pending.groupBy(CHANGE).count().collect()}
-        applied = Applied(counts.get(INSERT, 0), counts.get(UPDATE, 0))
+        by_change, written_by = Counter(), Counter()
+        for row in pending.groupBy(CHANGE, *([count_by] if count_by else [])).count().collect():
+            by_change[row[CHANGE]] += row["count"]
+            if count_by:
+                written_by[row[count_by]] += row["count"]
+        applied = Applied(by_change[INSERT], by_change[UPDATE], dict(written_by))
         if applied.written:
             _write(spark, location, pending.drop(CHANGE), spec, applied, partition_by)
     return applied

@@ -11,6 +11,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import reduce
 from pathlib import Path
 
 from delta.tables import DeltaTable
@@ -138,14 +139,15 @@ def write_issues(spark: SparkSession, settings: Settings, result: QualityResult,
     """Replace each processed input's issues in `dq_issues` (so re-running a date is idempotent), and
     drop the issues of runs more than DQ_ISSUES_KEPT_DAYS before `run_date`."""
     table = storage.spark_path(lake.silver(settings, DQ_ISSUES))
-    for entity, batch in result.batches.items():
-        source_input = result.inputs[entity]
-        writer = batch.issues.write.format("delta")
+    if result.batches:  # one commit for every input of the run
+        issues = reduce(DataFrame.unionByName, [batch.issues for batch in result.batches.values()])
         if DeltaTable.isDeltaTable(spark, table):
-            predicate = f"entity = {sql_literal(entity)} AND {SOURCE} = {sql_literal(source_input.location)}"
-            writer.mode("overwrite").option("replaceWhere", predicate).save(table)
+            predicate = " OR ".join(
+                f"(entity = {sql_literal(entity)} AND {SOURCE} = {sql_literal(result.inputs[entity].location)})"
+                for entity in result.batches)
+            issues.write.format("delta").mode("overwrite").option("replaceWhere", predicate).save(table)
         else:
-            writer.mode("append").partitionBy("entity").save(table)
+            issues.write.format("delta").mode("append").partitionBy("entity").save(table)
     if DeltaTable.isDeltaTable(spark, table):
         cutoff = run_date - dt.timedelta(days=DQ_ISSUES_KEPT_DAYS)
         DeltaTable.forPath(spark, table).delete(F.col("run_date") < F.lit(cutoff))
