@@ -20,7 +20,7 @@ import pyarrow.csv as pa_csv
 from psycopg2 import errors, sql
 from psycopg2.extensions import cursor as Cursor
 from psycopg2.extras import Json
-from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from coretelecoms.platform.delta import LakeVersion
