@@ -7,9 +7,14 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import psycopg2
 import pytest
+from psycopg2 import errors
 
 from coretelecoms_dev import bench
+from coretelecoms.conformance.database import apply_migrations
+from coretelecoms.conformance.load import merged_tables
+from coretelecoms.platform.postgres import create_database, drop_database
 from coretelecoms.platform.settings import load_settings
 from tests.conftest import PROJECT_ROOT
 
@@ -71,6 +76,66 @@ def test_each_run_has_a_floor_of_the_inputs_it_read_and_a_ratio_to_it(volume_rep
         assert run["ratio_to_floor"] == pytest.approx(run["seconds"] / run["floor"]["seconds"], rel=0.01)  # rounded
 
 
+def test_the_constrained_floor_copies_the_rows_each_run_loaded(volume_report, embedded_pg):
+    """Reconciled with what the load itself counted (its upserts' RETURNING, in pipeline_runs)."""
+    _, place, report, _ = volume_report
+    with psycopg2.connect(embedded_pg.url(place.database)) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT run_id, stage_counts -> 'conformance_load' FROM pipeline_runs")
+        loaded = dict(cursor.fetchall())
+    merged = {table.name for table in merged_tables()}
+    for run in report["volume"]["runs"]:
+        copied = run["floor"]["constrained_copy"]["tables"]
+        expected = {table: counts["inserted"] + counts["updated"] for table, counts in loaded[run["run_id"]].items()
+                    if table in merged and counts["inserted"] + counts["updated"]}
+        assert {table: rows for table, rows in copied.items() if table in merged} == expected
+        assert copied["pipeline_runs"] == 1
+    assert set(loaded) == {run["run_id"] for run in report["volume"]["runs"]}
+    assert {"customers", "agents"} <= set(report["volume"]["runs"][0]["floor"]["constrained_copy"]["tables"])
+    assert {"call_logs", "complaint_lifecycle"} <= set(report["volume"]["runs"][1]["floor"]["constrained_copy"]["tables"])
+
+
+@pytest.fixture
+def migrated_dsn(embedded_pg):
+    create_database(embedded_pg.url("postgres"), "coretelecoms_test_constrained_floor", drop_first=True)
+    dsn = embedded_pg.url("coretelecoms_test_constrained_floor")
+    apply_migrations(dsn)
+    yield dsn
+    drop_database(embedded_pg.url("postgres"), "coretelecoms_test_constrained_floor")
+
+
+def _constraints_and_indexes(cursor, schema: str, tables: set[str]) -> set[tuple[str, str]]:
+    """Every constraint and index definition of `tables` in `schema`, printed as seen from that schema."""
+    cursor.execute(f"SET search_path TO {schema}")
+    cursor.execute("SELECT c.relname, pg_get_constraintdef(con.oid) FROM pg_constraint con"
+                   " JOIN pg_class c ON c.oid = con.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace"
+                   " WHERE n.nspname = %s AND c.relname = ANY(%s)", (schema, list(tables)))
+    constraints = set(cursor.fetchall())
+    cursor.execute("SELECT tablename, regexp_replace(indexdef, '^CREATE (UNIQUE )?INDEX \\S+ ON \\S+', '') FROM pg_indexes"
+                   " WHERE schemaname = %s AND tablename = ANY(%s)", (schema, list(tables)))
+    return constraints | set(cursor.fetchall())
+
+
+def test_the_constrained_floor_s_tables_enforce_the_conformance_constraints(migrated_dsn):
+    with psycopg2.connect(migrated_dsn) as connection, connection.cursor() as cursor:
+        bench.create_constrained_copy(cursor, ["call_logs", "complaint_lifecycle"], bench.foreign_keys(cursor))
+        copied = {"call_logs", "complaint_lifecycle", "customers", "agents"}  # the parents come along
+        original = _constraints_and_indexes(cursor, "public", copied)
+        assert len(original) > 20 and any("REFERENCES customers(customer_id)" in d for _, d in original)
+        assert _constraints_and_indexes(cursor, bench.CONSTRAINED_SCHEMA, copied) == original
+        cursor.execute("SET search_path TO public")
+        cursor.execute("INSERT INTO bench_constrained.agents (agent_id, row_hash, valid_from, updated_run)"
+                       " VALUES (1, 'h', '2025-09-01', 'r')")
+        call = ("INSERT INTO bench_constrained.call_logs (call_id, customer_id, agent_id, complaint_category, row_hash,"
+                " first_seen_date, last_changed_date, updated_run) VALUES ('c', 'no such customer', 1, %s, 'h',"
+                " '2025-09-01', '2025-09-01', 'r')")
+        cursor.execute("SAVEPOINT before")
+        with pytest.raises(errors.ForeignKeyViolation, match="call_logs_customer_fk"):
+            cursor.execute(call, ("Payments",))
+        cursor.execute("ROLLBACK TO SAVEPOINT before")
+        with pytest.raises(errors.CheckViolation, match="call_logs_category_check"):
+            cursor.execute(call, ("Cooking",))
+
+
 def test_the_report_is_written_and_printed(volume_report):
     _, place, report, lines = volume_report
     assert json.loads((place.root / "latest.json").read_text()) == json.loads(json.dumps(report, default=str))
@@ -79,6 +144,29 @@ def test_the_report_is_written_and_printed(volume_report):
     for run in report["volume"]["runs"]:
         assert run["name"] in table
     assert table.count("ratio to floor") == 3 and table.count("fixed cost: ") == 3
+    assert table.count("floor: COPY with constraints") == 3 and table.count("floor: COPY without (reference)") == 3
+    # At scale 0.001 only the targets that hold whatever the scale apply: memory and Great Expectations' share.
+    assert [target["target"] for target in report["targets"]] == [
+        "driver JVM resident set, peak of every run", "Great Expectations, largest share of a run"]
+    for target in report["targets"]:
+        assert f"{target['goal']:>12}{target['measured']:>12}" in table
+
+
+def test_targets_hold_each_run_to_its_goal():
+    def run(name, scope, seconds, ratio):
+        return {"name": name, "scope": scope, "seconds": seconds, "ratio_to_floor": ratio,
+                "memory": {"jvm_rss_peak_mb": 3000}, "stages": {bench.GREAT_EXPECTATIONS: {"share": 0.1}}}
+
+    report = {"volume": {"scale": 1.0, "runs": [run("daily complaints", "complaints", 90.0, 2.5),
+                                                run("next day", "all", 200.0, 4.2)]},
+              "small_volume": {"scale": 0.01, "runs": [run("daily complaints", "complaints", 21.0, 9.0)]}}
+    assert [(t["target"], t["measured"], t["met"]) for t in bench.targets(report)] == [
+        ("daily complaints, scale 1: ratio to floor", "2.5x", True),
+        ("next day, scale 1: ratio to floor", "4.2x", False),
+        ("daily complaints, scale 0.01: seconds", "21.0", False),
+        ("driver JVM resident set, peak of every run", "3,000 MB", True),
+        ("Great Expectations, largest share of a run", "10%", True),
+    ]
 
 
 def test_generated_inputs_are_reused(volume_report):
