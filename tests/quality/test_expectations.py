@@ -248,3 +248,13 @@ def test_data_docs_list_every_suite_and_the_kept_results(clean_outcomes, results
         assert (site / "expectations" / f"{entity}.html").is_file()
         [page] = (site / "validations" / entity / RUN_ID).glob("*/*.html")
         assert page.relative_to(site).as_posix() in html
+
+
+def test_validation_leaves_nothing_cached(spark, tmp_path):
+    """GX persists each frame it validates unless told not to, and never releases it: every run's silver
+    rows stayed in the driver's heap. The failing expectation makes GX fetch examples too."""
+    frame = silver_frame(spark, "call_logs", with_changes("call_logs", 0, agent_id=0))
+    outcome = validate(frame, "call_logs", RUN_ID, str(tmp_path))
+    assert [failure.column for failure in outcome.failures] == ["agent_id"]
+    level = frame.storageLevel
+    assert not (level.useMemory or level.useDisk or level.useOffHeap)
