@@ -21,6 +21,9 @@ from coretelecoms.quality.cleaning import (
     STATE_CODE_BY_NAME,
     STATE_CODES,
     STATUSES,
+    WHITESPACE,
+    _match_key,
+    _strip,
     address_state_code,
     address_zip,
     canonical_column_name,
@@ -228,6 +231,22 @@ def test_clean_text_keeps_line_breaks_and_refuses_control_characters(spark):
         ("   ", None),
         (None, None),
     ])
+
+
+def test_whitespace_is_what_javas_unicode_regex_calls_whitespace(spark):
+    """The cleaners trim and delete WHITESPACE natively where they used `(?U)\\s` regexes: the set
+    must be exactly the characters Java's regex engine matches, over every BMP code point."""
+    code_points = [c for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF]
+    frame = spark.createDataFrame([(chr(c),) for c in code_points], "c string")
+    matched = {row.c for row in frame.where(F.col("c").rlike(r"(?U)\A\s\z")).collect()}
+    assert matched == set(WHITESPACE)
+    padded = frame.select(F.concat("c", F.lit("a"), "c", F.lit("b"), "c").alias("raw"))
+    differing = padded.where(
+        ~_strip("raw").eqNullSafe(F.regexp_replace("raw", r"(?U)\A\s+|\s+\z", ""))
+        | ~_match_key("raw").eqNullSafe(
+            F.lower(F.regexp_replace("raw", r"(?U)[\s._-]+", "")))
+    )
+    assert differing.count() == 0
 
 
 # --- enumerations -------------------------------------------------------------------------------
