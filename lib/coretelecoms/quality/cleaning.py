@@ -108,8 +108,16 @@ def _squish(column: ColumnOrName) -> Column:
 CONTROL_CHARACTERS = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x7F]"
 
 
+def _where(condition: Column, text: Column) -> Column:
+    """`text` where `condition` holds, else null: `F.when(condition, text)` for strings, written so
+    that Spark computes `text` once. Subexpression elimination never shares a CASE branch with its
+    condition, so a cleaner that checked its own result computed that result twice; every argument
+    of `concat` is always evaluated, and a null one makes the result null."""
+    return F.concat(text, F.when(condition, F.lit("")))
+
+
 def _null_if_empty(column: Column) -> Column:
-    return F.when(column != "", column)
+    return _where(column != "", column)
 
 
 def _lookup(key: Column, table: Mapping[str, str]) -> Column:
@@ -281,7 +289,7 @@ def clean_email(column: ColumnOrName) -> Column:
     address = F.lower(_strip(column))
     for pattern, replacement in DOMAIN_REPAIRS:
         address = F.regexp_replace(address, pattern, replacement)
-    return F.when(address.rlike(VALID_EMAIL), address)
+    return _where(address.rlike(VALID_EMAIL), address)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -299,13 +307,13 @@ def clean_person_name(column: ColumnOrName) -> Column:
     # initcap only capitalises after a space: add one after each joiner, title-case, take it away.
     spaced = F.regexp_replace(name, f"({WORD_JOINERS})", "$1 ")
     titled = F.regexp_replace(F.initcap(spaced), f"({WORD_JOINERS}) ", "$1")
-    return F.when(~name.rlike(CONTROL_CHARACTERS), _null_if_empty(titled))
+    return _where(~name.rlike(CONTROL_CHARACTERS), _null_if_empty(titled))
 
 
 def clean_text(column: ColumnOrName) -> Column:
     """Free text (an address) without its outer spaces, line breaks kept; '' and control characters -> null."""
     text = F.trim(_text(column))
-    return F.when(~text.rlike(CONTROL_CHARACTERS), _null_if_empty(text))
+    return _where(~text.rlike(CONTROL_CHARACTERS), _null_if_empty(text))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -397,7 +405,7 @@ def state_name(column: ColumnOrName) -> Column:
 def address_state_code(column: ColumnOrName) -> Column:
     """Upper-case state code from the end of a US address, null unless it is in STATE_CODES."""
     code = F.upper(F.regexp_extract(_text(column), _STATE_AND_ZIP, 1))
-    return F.when(state_name(code).isNotNull(), code)
+    return _where(state_name(code).isNotNull(), code)
 
 
 def address_zip(column: ColumnOrName) -> Column:
@@ -431,7 +439,7 @@ def clean_complaint_id(column: ColumnOrName) -> Column:
     Anything else (an injection string, 5,000 characters, an emoji, a NUL) is not an id of ours.
     """
     complaint_id = _strip(column)
-    return F.when(complaint_id.rlike(COMPLAINT_ID_PATTERN), complaint_id)
+    return _where(complaint_id.rlike(COMPLAINT_ID_PATTERN), complaint_id)
 
 
 def is_uuid(column: ColumnOrName) -> Column:
@@ -442,7 +450,7 @@ def is_uuid(column: ColumnOrName) -> Column:
 def clean_customer_id(column: ColumnOrName) -> Column:
     """Trimmed, lower-case customer UUID; null unless it is a UUID."""
     customer_id = F.lower(_strip(column))
-    return F.when(is_uuid(customer_id), customer_id)
+    return _where(is_uuid(customer_id), customer_id)
 
 
 def clean_agent_id(column: ColumnOrName) -> Column:
