@@ -12,11 +12,11 @@ from coretelecoms.conformance.orphans import (
     BOTH,
     MISSING_AGENT,
     MISSING_CUSTOMER,
+    ORPHAN_SCHEMA,
     check_parents,
-    mark_resolved,
-    merge_orphans,
     replayable,
     split_orphans,
+    update_quarantine,
 )
 from coretelecoms.platform.delta import pinned
 from coretelecoms.platform.tables import DIMENSION, TABLES, EntitySpec, FieldSpec, dimension_table
@@ -86,29 +86,55 @@ def test_split_orphans_gives_reasons_and_keeps_the_full_typed_record(spark):
     assert all("_run_id" not in json.loads(r.record) for r in orphans.collect())
 
 
+def loaded_keys(spark, *complaint_ids):
+    return spark.createDataFrame([("call_logs", c) for c in complaint_ids], "channel string, complaint_id string")
+
+
 def test_late_arriving_customer_is_replayed_then_resolved_by_the_run(spark, tmp_path):
     path = tmp_path / "orphaned_complaints"
     agents = keys(spark, "agent_id", [1001], "int")
+    none_orphaned, nothing_loaded = spark.createDataFrame([], ORPHAN_SCHEMA), loaded_keys(spark)
     day1 = calls(spark, ("late", LATE, 1001, "Backlog", D1), ("ok", KNOWN, 1001, "Backlog", D1))
     _, orphans = split_orphans(check_parents(day1, keys(spark, "customer_id", [KNOWN]), agents), "call_logs")
-    merge_orphans(spark, str(path), orphans, f"run-{D1}", D1)  # the run that wrote day1's rows (see lineage)
-    assert replayable(spark, str(path), keys(spark, "customer_id", [KNOWN]), agents, "call_logs", day1.schema).isEmpty()
+    # The run that wrote day1's rows (see lineage) loaded "ok" and quarantined "late".
+    update_quarantine(spark, str(path), orphans, loaded_keys(spark, "ok"), f"run-{D1}", D1)
+    assert replayable(spark, str(path), keys(spark, "customer_id", [KNOWN]), agents, "call_logs", day1.schema,
+                      none_orphaned).isEmpty()
 
     customers_day2 = keys(spark, "customer_id", [KNOWN, LATE])
-    replay = replayable(spark, str(path), customers_day2, agents, "call_logs", day1.schema)
+    replay = replayable(spark, str(path), customers_day2, agents, "call_logs", day1.schema, none_orphaned)
     assert_df_equality(replay, day1.where("call_id = 'late'"), ignore_nullable=True)
 
     resolved = replay.select(F.lit("call_logs").alias("channel"), F.col("call_id").alias("complaint_id"))
-    mark_resolved(spark, str(path), resolved, "run-d2", D2)
+    update_quarantine(spark, str(path), none_orphaned, resolved, "run-d2", D2)
     late = orphan_state(spark, path)["late"]
     assert (late.status, late.resolved_run, late.resolved_date, late.first_seen_date, late.times_seen) == (
         "resolved", "run-d2", D2, D1, 1)
-    assert replayable(spark, str(path), customers_day2, agents, "call_logs", day1.schema).isEmpty()
+    assert set(orphan_state(spark, path)) == {"late"}  # a loaded key never quarantined is left alone
+    assert replayable(spark, str(path), customers_day2, agents, "call_logs", day1.schema, none_orphaned).isEmpty()
 
     before = version(spark, path)
-    mark_resolved(spark, str(path), resolved, "run-d2-again", D2)
+    update_quarantine(spark, str(path), none_orphaned, resolved, "run-d2-again", D2)
+    update_quarantine(spark, str(path), none_orphaned, nothing_loaded, "run-d2-again", D2)
     assert version(spark, path) == before
     assert orphan_state(spark, path)["late"].resolved_run == "run-d2"
+
+
+def test_an_orphan_sighted_again_without_its_parent_is_not_replayed(spark, tmp_path):
+    """Day 1 lacked customer LATE; on day 2 LATE exists, but the complaint comes again naming GHOST."""
+    path = str(tmp_path / "orphaned_complaints")
+    agents = keys(spark, "agent_id", [1001], "int")
+    day1 = calls(spark, ("moved", LATE, 1001, "Backlog", D1))
+    _, orphans = split_orphans(check_parents(day1, keys(spark, "customer_id", [KNOWN]), agents), "call_logs")
+    update_quarantine(spark, path, orphans, loaded_keys(spark), "run-d1", D1)
+
+    customers_day2 = keys(spark, "customer_id", [KNOWN, LATE])
+    day2 = calls(spark, ("moved", GHOST, 1001, "In-Progress", D2))
+    _, again = split_orphans(check_parents(day2, customers_day2, agents), "call_logs")
+    assert replayable(spark, path, customers_day2, agents, "call_logs", day1.schema, again).isEmpty()
+    update_quarantine(spark, path, again, loaded_keys(spark), "run-d2", D2)
+    moved = orphan_state(spark, path)["moved"]
+    assert (moved.status, moved.customer_id, moved.times_seen, moved.last_seen_run) == ("open", GHOST, 2, "run-d2")
 
 
 def test_true_orphan_stays_open_and_is_counted_once_per_run_date(spark, tmp_path):
@@ -117,7 +143,7 @@ def test_true_orphan_stays_open_and_is_counted_once_per_run_date(spark, tmp_path
 
     def quarantine(agent, status, day, run_id):
         _, orphans = split_orphans(check_parents(calls(spark, ("ghost", GHOST, agent, status, day)), customers, agents), "call_logs")
-        merge_orphans(spark, path, orphans, run_id, day)
+        update_quarantine(spark, path, orphans, loaded_keys(spark), run_id, day)
 
     quarantine(1001, "Backlog", D1, "run-d1")
     created = version(spark, path)

@@ -13,7 +13,7 @@ from pyspark.sql.types import StructType
 
 from coretelecoms.bronze.columns import RUN_ID, SOURCE_DATE
 from coretelecoms.platform import delta
-from coretelecoms.platform.delta import CHANGE, CURRENT, UPDATE, changes
+from coretelecoms.platform.delta import CHANGE, CURRENT, UPDATE, Applied, changes
 from coretelecoms.platform.tables import ENTITIES, ORPHANED_COMPLAINTS, TABLES, schema
 
 MISSING_CUSTOMER, MISSING_AGENT, BOTH = "missing_customer", "missing_agent", "both"
@@ -71,58 +71,62 @@ def _reason(has_customer: Column, has_agent: Column) -> Column:
             .when(~has_agent, MISSING_AGENT))
 
 
-def merge_orphans(spark: SparkSession, location: str, orphans: DataFrame, run_id: str, run_date: dt.date) -> None:
-    """Quarantine this run's orphans (ORPHAN_SCHEMA rows) in `orphaned_complaints`.
+def update_quarantine(spark: SparkSession, location: str, orphans: DataFrame, loaded: DataFrame, run_id: str,
+                      run_date: dt.date) -> Applied:
+    """One write of `orphaned_complaints` per run: this run's orphans (ORPHAN_SCHEMA rows) quarantined,
+    and the open entries among `loaded` (channel, complaint_id: every complaint the run loaded) resolved.
 
-    New: inserted open, times_seen 1. Seen on a later run date: last_seen_*, times_seen + 1, and the
-    latest record, reason and ids; a resolved orphan that comes back orphaned is open again. Seen on
-    the same or an earlier run date: nothing, so re-running a date changes nothing.
+    A new orphan is inserted open, times_seen 1. One seen on a later run date gets last_seen_*,
+    times_seen + 1, and the latest record, reason and ids; a resolved orphan that comes back orphaned
+    is open again. Seen on the same or an earlier run date: nothing. A loaded key that is not open
+    (already resolved, or never quarantined) is left alone. So re-running a date changes nothing.
+    The two sets never share a key: a complaint orphaned by this run is neither loaded nor replayed.
     """
     spec = TABLES[ORPHANED_COMPLAINTS]
+    stored = delta.snapshot_or_empty(spark, location, spec.spark_schema)
+    columns = [CHANGE, *spec.spark_schema.fieldNames()]
+    return delta.apply_changes(spark, location, _sightings(orphans, stored, run_id, run_date).select(*columns).unionByName(
+        _resolutions(loaded, stored, run_id, run_date).select(*columns)), spec)
+
+
+def _sightings(orphans: DataFrame, stored: DataFrame, run_id: str, run_date: dt.date) -> DataFrame:
     sighting = orphans.withColumns({
         "status": F.lit(OPEN), "last_seen_run": F.lit(run_id), "last_seen_date": F.lit(run_date),
         "resolved_run": F.lit(None).cast("string"), "resolved_date": F.lit(None).cast("date"),
     })
-    stored = F.col(CURRENT)
-    tagged = changes(sighting, delta.snapshot_or_empty(spark, location, spec.spark_schema), spec).withColumns({
-        "first_seen_run": F.coalesce(stored["first_seen_run"], F.lit(run_id)),
-        "first_seen_date": F.coalesce(stored["first_seen_date"], F.lit(run_date)),
-        "times_seen": F.coalesce(stored["times_seen"], F.lit(0)) + 1,
+    entry = F.col(CURRENT)
+    return changes(sighting, stored, TABLES[ORPHANED_COMPLAINTS]).withColumns({
+        "first_seen_run": F.coalesce(entry["first_seen_run"], F.lit(run_id)),
+        "first_seen_date": F.coalesce(entry["first_seen_date"], F.lit(run_date)),
+        "times_seen": F.coalesce(entry["times_seen"], F.lit(0)) + 1,
     })
-    delta.apply_changes(spark, location, tagged, spec)
+
+
+def _resolutions(loaded: DataFrame, stored: DataFrame, run_id: str, run_date: dt.date) -> DataFrame:
+    key = list(TABLES[ORPHANED_COMPLAINTS].key)
+    return stored.where(F.col("status") == OPEN).join(loaded.select(*key).distinct(), key, "left_semi").withColumns({
+        "status": F.lit(RESOLVED), "resolved_run": F.lit(run_id), "resolved_date": F.lit(run_date), CHANGE: F.lit(UPDATE),
+    })
 
 
 def replayable(spark: SparkSession, location: str, customer_keys: DataFrame, agent_keys: DataFrame, channel: str,
-               schema: StructType) -> DataFrame:
+               schema: StructType, orphaned_now: DataFrame) -> DataFrame:
     """The channel's open orphans whose customer and agent now exist, as typed rows of `schema`.
 
     `schema` is the channel's silver-ready row schema (typed columns and lineage, e.g. the batch's
-    `rows.schema`). Load these rows before `mark_resolved`: once resolved they are not returned again.
+    `rows.schema`). `orphaned_now` (channel, complaint_id) are the run's own orphans: an entry sighted
+    again is replaced by its new record, which lacks a parent, so it is not replayed. Load these rows
+    before `update_quarantine`: once resolved they are not returned again.
     """
     if not delta.exists(spark, location):
         return spark.createDataFrame([], schema)
     ready = (
         delta.snapshot(spark, location)
         .where((F.col("channel") == channel) & (F.col("status") == OPEN))
+        .join(orphaned_now.select(*TABLES[ORPHANED_COMPLAINTS].key), list(TABLES[ORPHANED_COMPLAINTS].key), "left_anti")
         .join(customer_keys.select("customer_id"), "customer_id", "left_semi")
         .join(F.broadcast(agent_keys.select("agent_id")), "agent_id", "left_semi")
     )
     row = ready.select(F.from_json("record", schema).alias("row"), "last_seen_run")
     return row.select(*[F.col("last_seen_run").alias(RUN_ID) if name == RUN_ID else F.col(f"row.{name}")
                         for name in schema.fieldNames()])
-
-
-def mark_resolved(spark: SparkSession, location: str, resolved: DataFrame, run_id: str, run_date: dt.date) -> None:
-    """Mark the open orphans among `resolved` (channel, complaint_id) resolved by this run.
-
-    Already resolved or unknown keys are left alone, so passing every loaded key is safe, and a
-    re-run changes nothing.
-    """
-    if not delta.exists(spark, location):
-        return
-    spec = TABLES[ORPHANED_COMPLAINTS]
-    still_open = delta.snapshot(spark, location).where(F.col("status") == OPEN)
-    resolutions = still_open.join(resolved.select(*spec.key).distinct(), list(spec.key), "left_semi").withColumns({
-        "status": F.lit(RESOLVED), "resolved_run": F.lit(run_id), "resolved_date": F.lit(run_date), CHANGE: F.lit(UPDATE),
-    })
-    delta.apply_changes(spark, location, resolutions, spec)

@@ -1,8 +1,9 @@
 """The conformance stage of one run: silver merges in the lake, then one PostgreSQL transaction.
 
 Order: dimensions (SCD2) first, then each complaint channel: orphans are split off against the
-current dimension keys and quarantined, open orphans whose parents now exist are replayed through the
-same path, complaints keep their current state, and every status change is appended to the history.
+current dimension keys, open orphans whose parents now exist are replayed through the same path,
+complaints keep their current state, every status change is appended to the history, and last the
+quarantine takes the run's orphans and resolves what was loaded, in one write.
 
 PostgreSQL is loaded from what the lake holds *for the run date* (versions valid from it, complaints
 changed on it, history observed on it, orphans seen or resolved on it), never from this run's diff:
@@ -30,7 +31,7 @@ from coretelecoms.conformance.load import (
     write_staging,
 )
 from coretelecoms.conformance.merge import append_status_history, merge_complaints, merge_dimension_scd2, newest_per_key
-from coretelecoms.conformance.orphans import check_parents, mark_resolved, merge_orphans, replayable, split_orphans
+from coretelecoms.conformance.orphans import ORPHAN_SCHEMA, check_parents, replayable, split_orphans, update_quarantine
 from coretelecoms.platform import delta, lake
 from coretelecoms.platform.delta import LakeVersion, cached
 from coretelecoms.platform.settings import Settings
@@ -105,27 +106,29 @@ def merge_silver(spark: SparkSession, settings: Settings, run_id: str, run_date:
 
 def _merge_channels(spark: SparkSession, settings: Settings, run_id: str, run_date: dt.date, checked: QualityResult,
                     customer_keys: DataFrame, agent_keys: DataFrame, result: ConformanceResult, progress) -> None:
-    """Quarantine every channel's orphans, load each channel's complaints with its replayed orphans,
-    then append the status history and resolve the loaded orphans: one write per table for all channels."""
+    """Load each channel's complaints with its replayed orphans, append the status history, then
+    quarantine the run's orphans and resolve the loaded ones: one write per table for all channels."""
     orphans_path = lake.silver(settings, ORPHANED_COMPLAINTS)
     schemas = {channel: row_schema for channel in channels()
                if (row_schema := _complaint_schema(spark, settings, channel, checked)) is not None}
+    if not schemas:
+        return
     with ExitStack() as held:  # every cached frame is released once the last write is done
         parents_checked = {
             channel: held.enter_context(cached(check_parents(checked.batches[channel].rows, customer_keys, agent_keys)))
             for channel in schemas if channel in checked.batches
         }
         split = {channel: split_orphans(rows, channel) for channel, rows in parents_checked.items()}
+        orphans = (reduce(DataFrame.unionByName, [orphans for _, orphans in split.values()]) if split
+                   else spark.createDataFrame([], ORPHAN_SCHEMA))
+        result.orphaned = {channel: 0 for channel in split}
         if split:
-            orphans = reduce(DataFrame.unionByName, [orphans for _, orphans in split.values()])
-            merge_orphans(spark, orphans_path, orphans, run_id, run_date)
-            result.orphaned = {channel: 0 for channel in split}
             result.orphaned.update({row["channel"]: row["count"] for row in orphans.groupBy("channel").count().collect()})
         loads = {}
         for channel, row_schema in schemas.items():
             entity = ENTITIES[channel]
             replayed = held.enter_context(cached(
-                replayable(spark, orphans_path, customer_keys, agent_keys, channel, row_schema)))
+                replayable(spark, orphans_path, customer_keys, agent_keys, channel, row_schema, orphans)))
             result.replayed[channel] = replayed.count()
             batch = split[channel][0] if channel in split else spark.createDataFrame([], row_schema)
             # Deduplicated once here; the writes below find it already partitioned and sorted by key.
@@ -135,16 +138,15 @@ def _merge_channels(spark: SparkSession, settings: Settings, run_id: str, run_da
             result.changed[channel] = applied.written
             progress(f"  conformance {channel:<15} changed {result.changed[channel]:>8,}"
                      f"  orphaned {result.orphaned.get(channel, 0):>6,}  replayed {result.replayed[channel]:>6,}")
-        if loads:
-            result.transitions = append_status_history(spark, lake.silver(settings, STATUS_HISTORY), loads, run_date,
-                                                       {channel: lake.silver(settings, channel) for channel in loads})
-            # Every complaint loaded now resolves its quarantine entry, replayed or arrived again with parents.
-            mark_resolved(spark, orphans_path, reduce(DataFrame.unionByName, [
-                rows.select(F.lit(channel).alias("channel"), F.col(ENTITIES[channel].key).cast("string").alias("complaint_id"))
-                for channel, rows in loads.items()
-            ]), run_id, run_date)
-            progress("  conformance status history  " + "  ".join(
-                f"{channel} {added:,}" for channel, added in result.transitions.items()) + " rows added")
+        result.transitions = append_status_history(spark, lake.silver(settings, STATUS_HISTORY), loads, run_date,
+                                                   {channel: lake.silver(settings, channel) for channel in loads})
+        # Every complaint loaded now resolves its quarantine entry, replayed or arrived again with parents.
+        update_quarantine(spark, orphans_path, orphans, reduce(DataFrame.unionByName, [
+            rows.select(F.lit(channel).alias("channel"), F.col(ENTITIES[channel].key).cast("string").alias("complaint_id"))
+            for channel, rows in loads.items()
+        ]), run_id, run_date)
+        progress("  conformance status history  " + "  ".join(
+            f"{channel} {added:,}" for channel, added in result.transitions.items()) + " rows added")
 
 
 Staged = tuple[DataFrame, LakeVersion]  # a staging table's rows and the lake table version they come from
