@@ -33,7 +33,7 @@ from coretelecoms.conformance.load import (
 from coretelecoms.conformance.merge import append_status_history, merge_complaints, merge_dimension_scd2, newest_per_key
 from coretelecoms.conformance.orphans import ORPHAN_SCHEMA, check_parents, replayable, split_orphans, update_quarantine
 from coretelecoms.platform import delta, lake
-from coretelecoms.platform.delta import LakeVersion, cached
+from coretelecoms.platform.delta import LakeVersion, cached, computed_once
 from coretelecoms.platform.settings import Settings
 from coretelecoms.platform.tables import (
     ENTITIES,
@@ -119,7 +119,9 @@ def _merge_channels(spark: SparkSession, settings: Settings, run_id: str, run_da
             for channel in schemas if channel in checked.batches
         }
         split = {channel: split_orphans(rows, channel) for channel, rows in parents_checked.items()}
-        orphans = (reduce(DataFrame.unionByName, [orphans for _, orphans in split.values()]) if split
+        # Computed once: each channel's replay and the quarantine write use them, and a short plan
+        # costs less to analyse than the checks of every channel behind it.
+        orphans = (computed_once(reduce(DataFrame.unionByName, [orphans for _, orphans in split.values()])) if split
                    else spark.createDataFrame([], ORPHAN_SCHEMA))
         result.orphaned = {channel: 0 for channel in split}
         if split:
