@@ -174,7 +174,7 @@ def test_scd2_inserts_versions_closes_changed_keys_and_reruns_idempotently(spark
     path = str(tmp_path / "customers")
 
     def merge(day, *rows):
-        return merge_dimension_scd2(spark, path, customers(spark, day, *rows), CUSTOMERS_SPEC, day)
+        return merge_dimension_scd2(spark, path, customers(spark, day, *rows), CUSTOMERS_SPEC, day, len(rows))
 
     assert merge(D1, ("a", "Ann", "ann@x.com"), ("b", "Bob", None), ("d", "Dee", "dee@x.com")) == {
         "inserted": 3, "updated": 0, "unchanged": 0}

@@ -95,8 +95,9 @@ def merge_silver(spark: SparkSession, settings: Settings, run_id: str, run_date:
     result = ConformanceResult()
     for entity in dimensions():
         if entity in checked.batches:
+            batch = checked.batches[entity]
             result.dimensions[entity] = merge_dimension_scd2(
-                spark, lake.silver(settings, entity), checked.batches[entity].rows, TABLES[entity], run_date)
+                spark, lake.silver(settings, entity), batch.rows, TABLES[entity], run_date, batch.accounting.kept)
     # Every channel checks its parents against these keys, several times: read them once.
     with cached(_current_keys(spark, settings, "customers")) as customer_keys, \
             cached(_current_keys(spark, settings, "agents")) as agent_keys:
