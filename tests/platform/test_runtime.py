@@ -1,6 +1,7 @@
 """Java, jars and the embedded PostgreSQL: the runtime a local run needs, and its clear errors."""
 import os
 import stat
+import time
 
 import psycopg2
 import pytest
@@ -82,3 +83,15 @@ def test_the_local_driver_jvm_runs_with_two_malloc_arenas(spark):
     with open(f"/proc/{jvm_pid}/environ", "rb") as environ:
         variables = dict(entry.split(b"=", 1) for entry in environ.read().split(b"\0") if b"=" in entry)
     assert variables.get(b"MALLOC_ARENA_MAX") == b"2"
+
+
+def test_without_the_ui_the_local_driver_keeps_only_the_latest_jobs(spark):
+    """Measured: the status of 1,000 jobs and SQL executions held a gigabyte of the local driver's heap."""
+    for _ in range(120):
+        spark.range(1).collect()
+    context = spark.sparkContext
+    context._jsc.sc().listenerBus().waitUntilEmpty()
+    deadline = time.monotonic() + 30  # the status store drops old entries on a thread of its own
+    while len(context.statusTracker().getJobIdsForGroup(None)) > 50 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert 0 < len(context.statusTracker().getJobIdsForGroup(None)) <= 50
