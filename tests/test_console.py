@@ -58,3 +58,20 @@ def test_library_deprecations_are_dropped_even_after_a_library_resets_the_filter
         warnings.warn_explicit("a library's user warning", UserWarning, library, 40)
     shown = [str(w.message) for w in caught]
     assert shown == ["ours", "a library's user warning"]
+
+
+def test_library_log_records_below_warning_stay_off_the_console_after_py4j_logs_at_the_root():
+    script = """
+import logging
+from coretelecoms import cli
+cli.quiet_console()
+logging.info("Exception while sending command.")  # what py4j does: the root logger's default setup
+chatty = logging.getLogger("great_expectations.data_context.types.base")
+chatty.setLevel(logging.INFO)  # what Great Expectations does
+chatty.info("Created temporary directory for ephemeral docs site")
+logging.getLogger("some.library").warning("a library warning")
+"""
+    done = subprocess.run([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stdout
+    assert done.stdout.splitlines() == ["a library warning"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import os
 import re
 import sys
@@ -245,6 +246,14 @@ def quiet_console() -> None:
         show(message, category, filename, lineno, file, line)
 
     warnings.showwarning = show_unless_a_library_deprecation
+    # Libraries' informational log records are not ours either. Python shows only warnings and errors
+    # of loggers without a handler, but py4j's first `logging.info` (a failed call to the JVM, which it
+    # retries) installs a root handler that shows every level, and Great Expectations sets INFO on some
+    # of its loggers: its "Created temporary directory" lines then reached the console mid-run.
+    if not logging.root.handlers:
+        console = logging.StreamHandler()
+        console.setLevel(logging.WARNING)
+        logging.root.addHandler(console)
 
 
 def dispatch(parser: argparse.ArgumentParser, argv: list[str] | None) -> int:
