@@ -39,7 +39,8 @@ docs: jars
 
 # At real volume (scale 1; inputs generated once into var/bench/scale-1/): the dimension load, a daily
 # run and the next day end to end, each next to its floor; then the cleaners native vs pandas_udf vs udf.
-# Results: var/bench/latest.json. Long (30+ minutes on 2 cores): run it on an otherwise idle machine.
+# Results: var/bench/latest.json. About 21 minutes on 2 cores the first time (inputs generated, then
+# kept): run it on an otherwise idle machine.
 bench: jars
 	$(BIN)/coretelecoms-dev bench
 
