@@ -6,9 +6,9 @@ A change is applied in two steps:
   `current`), `update` (its `row_hash` over `spec.hashed` differs and its `spec.newer` value is not
   older) or `unchanged`, and carries the current row as the struct `_current` for the caller to
   derive columns from (first seen, times seen...).
-- `apply_changes(spark, location, changes, spec)` writes the inserts and updates: it creates the
-  table and appends to it when it is new, appends when there is nothing to update, and otherwise
-  runs one MERGE on the table's key. It returns what it wrote.
+- `apply_changes(spark, location, changes, spec)` writes the inserts and updates: its first rows
+  create the table, later ones are appended when there is nothing to update, and otherwise one MERGE
+  on the table's key writes them. It returns what it wrote.
 
 Two rules keep every write idempotent and cheap: `current` is a *pinned* version of the table (a
 plain path read would follow the write's own commit), and only rows that change reach the write: an
@@ -152,7 +152,10 @@ def _write(spark: SparkSession, location: str, rows: DataFrame, spec: TableSpec,
            partition_by: Sequence[str]) -> None:
     path = storage.spark_path(location)
     if not DeltaTable.isDeltaTable(spark, path):
-        _create(spark, path, rows.schema, partition_by)
+        # The first rows create the table: one commit. Delta stores every column of a new table as
+        # nullable, so a literal's non-null type does not become a constraint on later rows.
+        rows.write.format("delta").partitionBy(*partition_by).save(path)
+        return
     if not applied.updated:
         # Only new keys: an append, without joining every row with the table.
         rows.write.format("delta").mode("append").save(path)
@@ -164,9 +167,3 @@ def _write(spark: SparkSession, location: str, rows: DataFrame, spec: TableSpec,
         .whenNotMatchedInsertAll()
         .execute()
     )
-
-
-def _create(spark: SparkSession, path: str, schema: T.StructType, partition_by: Sequence[str]) -> None:
-    """An empty table whose columns all take nulls (a literal's non-null type would become a constraint)."""
-    nullable = T.StructType([T.StructField(f.name, f.dataType, True) for f in schema.fields])
-    spark.createDataFrame([], nullable).write.format("delta").partitionBy(*partition_by).save(path)
