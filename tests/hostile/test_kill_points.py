@@ -10,22 +10,20 @@ columns naming the run aside), to those of the same day run once without interru
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 import signal
 import subprocess
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from coretelecoms import pipeline
-from coretelecoms_dev.generator import GeneratorConfig, generate, publish
-from tests.conftest import PROJECT_ROOT, make_settings, session_database
+from tests.conftest import PROJECT_ROOT, session_database
+from tests.hostile.conftest import REFERENCE_DAY as DAY
 from tests.hostile.state import differences, lake_state, postgres_state
 
-DAY = dt.date(2025, 9, 17)  # no other test generates this date into the shared source database
 COMMAND = Path(sys.executable).with_name("coretelecoms")
 KILL_MARKERS = (  # in the order a run prints them
     "[bronze]",
@@ -43,20 +41,8 @@ ATTEMPT_TIMEOUT = 900  # seconds; a hung attempt is killed and fails the test
 
 
 @pytest.fixture(scope="module")
-def databases(embedded_pg):
-    uninterrupted = session_database(embedded_pg, f"coretelecoms_test_uninterrupted_{os.getpid()}")
-    killed = session_database(embedded_pg, f"coretelecoms_test_killed_{os.getpid()}")
-    yield next(uninterrupted), next(killed)
-    for database in (uninterrupted, killed):
-        next(database, None)
-
-
-@pytest.fixture(scope="module")
-def landing(tmp_path_factory, source_dsn):
-    root = tmp_path_factory.mktemp("kill_landing")
-    generate(GeneratorConfig(start_date=DAY, days=1, scale=0.001, seed=37), root, source_dsn, progress=lambda _: None)
-    publish(root, DAY)
-    return root
+def killed_dsn(embedded_pg):
+    yield from session_database(embedded_pg, f"coretelecoms_test_killed_{os.getpid()}")
 
 
 def attempt(root: Path, landing: Path, source_dsn: str, dsn: str, kill_at: str | None) -> tuple[int, list[str]]:
@@ -91,20 +77,23 @@ def rows_loaded(dsn: str) -> int:
     return sum(len(rows) for rows in postgres_state(dsn).values())
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory, spark, landing, source_dsn, databases):
-    uninterrupted_dsn, killed_dsn = databases
-    reference = tmp_path_factory.mktemp("uninterrupted")
-    settings = make_settings(reference, source_dsn, **{"landing": str(landing), "postgres.conformance_url": uninterrupted_dsn})
-    assert pipeline.run(settings, DAY, spark=spark, progress=lambda _: None).status == "succeeded"
-
-    killed = tmp_path_factory.mktemp("killed")
+def kill_chain(root: Path, landing: Path, source_dsn: str, dsn: str):
+    """An attempt killed at each marker in turn, then one left to finish: (kills, the last attempt)."""
     kills = []
     for marker in KILL_MARKERS:
-        code, lines = attempt(killed, landing, source_dsn, killed_dsn, kill_at=marker)
-        kills.append((marker, code, lines[-1] if lines else "", rows_loaded(killed_dsn)))
-    code, lines = attempt(killed, landing, source_dsn, killed_dsn, kill_at=None)
-    return reference, killed, kills, (code, lines)
+        code, lines = attempt(root, landing, source_dsn, dsn, kill_at=marker)
+        kills.append((marker, code, lines[-1] if lines else "", rows_loaded(dsn)))
+    return kills, attempt(root, landing, source_dsn, dsn, kill_at=None)
+
+
+@pytest.fixture(scope="module")
+def runs(request, tmp_path_factory, reference_landing, source_dsn, killed_dsn):
+    killed = tmp_path_factory.mktemp("killed")
+    with ThreadPoolExecutor(max_workers=1) as background:
+        chain = background.submit(kill_chain, killed, reference_landing, source_dsn, killed_dsn)
+        reference = request.getfixturevalue("reference_run")  # in this JVM, while the attempts run in theirs
+        kills, last = chain.result()
+    return reference, killed, kills, last
 
 
 def test_every_attempt_was_killed_at_its_marker_and_left_no_row_in_postgresql(runs):
@@ -120,13 +109,13 @@ def test_the_attempt_after_ten_kills_succeeds(runs):
 
 def test_the_lake_after_the_kills_is_the_uninterrupted_lake(spark, runs):
     reference, killed, _, _ = runs
-    expected, found = lake_state(spark, str(reference / "lake")), lake_state(spark, str(killed / "lake"))
+    expected, found = lake_state(spark, str(reference.lake)), lake_state(spark, str(killed / "lake"))
     assert len(expected) >= 15
     assert differences(expected, found) == {}
 
 
-def test_postgresql_after_the_kills_is_the_uninterrupted_database(runs, databases):
-    uninterrupted_dsn, killed_dsn = databases
-    expected = postgres_state(uninterrupted_dsn)
+def test_postgresql_after_the_kills_is_the_uninterrupted_database(runs, killed_dsn):
+    reference, _, _, _ = runs
+    expected = postgres_state(reference.dsn)
     assert sum(map(len, expected.values())) > 0
     assert differences(expected, postgres_state(killed_dsn)) == {}

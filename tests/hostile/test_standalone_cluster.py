@@ -1,6 +1,7 @@
 """More than one executor JVM: the same generated day, run by `spark-submit jobs/run_pipeline.py` on a
 Spark standalone cluster (a master and two one-core workers on 127.0.0.1), leaves the same lake and the
-same conformance database as the suite's one-JVM `local` session.
+same conformance database as the suite's one-JVM `local` session (the reference run of conftest.py, made
+while the cluster runs).
 
 `local` runs every task inside the driver's JVM, so it hides what EMR and Glue hit: closures and rows
 that must be serialized to another process, a driver-side assumption (a path, a cache, a Python object)
@@ -9,7 +10,6 @@ must really run on both executors (counted in each executor's own log, in its wo
 """
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import signal
@@ -25,14 +25,13 @@ from pathlib import Path
 import pyspark
 import pytest
 
-from coretelecoms import pipeline
 from coretelecoms.platform.jars import cached_jars
 from coretelecoms.platform.postgres import _free_port
-from coretelecoms_dev.generator import GeneratorConfig, generate, publish
-from tests.conftest import PROJECT_ROOT, make_settings, session_database
+from tests.conftest import PROJECT_ROOT, session_database
+from tests.hostile.conftest import REFERENCE_DAY as DAY
+from tests.hostile.conftest import ReferenceRun
 from tests.hostile.state import LAYERS, differences, lake_state, postgres_state
 
-DAY = dt.date(2025, 10, 28)  # no other test generates this date into the shared source database
 SPARK_HOME = Path(pyspark.__file__).parent  # the pyspark package is a Spark distribution: bin/, jars/
 WORKERS = 2
 STARTUP_SECONDS = 120  # a master and its workers registered (JVM starts on a busy 2-core machine)
@@ -45,35 +44,8 @@ def root(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def landing(root, source_dsn) -> Path:
-    generate(GeneratorConfig(start_date=DAY, days=1, scale=0.001, seed=37), root / "landing", source_dsn,
-             progress=lambda _: None)
-    publish(root / "landing", DAY)
-    return root / "landing"
-
-
-@pytest.fixture(scope="module")
-def local_dsn(embedded_pg):
-    yield from session_database(embedded_pg, f"coretelecoms_test_cluster_local_{os.getpid()}")
-
-
-@pytest.fixture(scope="module")
 def cluster_dsn(embedded_pg):
     yield from session_database(embedded_pg, f"coretelecoms_test_cluster_{os.getpid()}")
-
-
-def folders(root: Path, name: str) -> dict[str, str]:
-    """One run's own lake, runs and Data Docs folders."""
-    return {key: str(root / name / key) for key in ("lake", "runs", "data_docs")}
-
-
-def run_locally(root: Path, landing: Path, source_dsn: str, dsn: str, spark) -> Path:
-    """The reference: the suite's one-JVM session, into its own lake and database."""
-    settings = make_settings(root, source_dsn, landing=str(landing), **folders(root, "local"),
-                             **{"postgres.conformance_url": dsn})
-    result = pipeline.run(settings, DAY, spark=spark, progress=lambda _: None)
-    assert (result.status, result.exit_code) == ("succeeded", 0)
-    return Path(settings.lake)
 
 
 def cluster_environment() -> dict[str, str]:
@@ -178,7 +150,7 @@ def submitted(command: list[str], output: Path):
 
 @dataclass(frozen=True)
 class Runs:
-    local_lake: Path
+    reference: ReferenceRun  # the same day in the suite's one JVM
     cluster_lake: Path
     cluster_exit_code: int
     cluster_output: Path  # spark-submit's stdout and stderr
@@ -189,17 +161,18 @@ class Runs:
 
 
 @pytest.fixture(scope="module")
-def runs(root, landing, source_dsn, local_dsn, cluster_dsn, spark) -> Runs:
-    """Both runs of the day, at the same time: the cluster's in its own processes while the suite's
-    session runs the reference (separate lakes and databases; the landing and source are only read)."""
+def runs(request, root, reference_landing, source_dsn, cluster_dsn) -> Runs:
+    """The cluster's run of the day, in its own processes, lake and database; the suite's session makes
+    the reference meanwhile, unless an earlier module has (the landing and source are only read)."""
     # Other partition counts than test.yaml's 2: the rows meet in other partitions, and tasks, than in the
     # reference run, so a result that depends on partitioning differs.
-    settings = {**folders(root, "cluster_run"), "landing": str(landing), "jdbc": {"read_partitions": 3},
-                "spark": {"shuffle_partitions": 3}, "postgres": {"source_url": source_dsn, "conformance_url": cluster_dsn}}
+    settings = {**{key: str(root / "cluster_run" / key) for key in ("lake", "runs", "data_docs")},
+                "landing": str(reference_landing), "jdbc": {"read_partitions": 3}, "spark": {"shuffle_partitions": 3},
+                "postgres": {"source_url": source_dsn, "conformance_url": cluster_dsn}}
     with standalone_cluster(root / "cluster") as master:  # stopped as soon as its run is over
         with submitted(submit_command(master, settings), root / "spark-submit.log") as cluster_run:
-            local_lake = run_locally(root, landing, source_dsn, local_dsn, spark)
-    return Runs(local_lake, Path(settings["lake"]), cluster_run.returncode, root / "spark-submit.log", root / "cluster")
+            reference = request.getfixturevalue("reference_run")
+    return Runs(reference, Path(settings["lake"]), cluster_run.returncode, root / "spark-submit.log", root / "cluster")
 
 
 def tasks_finished_by_executor(cluster_folder: Path) -> dict[str, int]:
@@ -217,13 +190,13 @@ def test_the_cluster_run_succeeds_with_tasks_on_both_executors(runs):
 
 def test_the_lake_is_the_one_a_single_jvm_leaves(spark, runs):
     assert runs.cluster_exit_code == 0, runs.cluster_output_tail()
-    local = lake_state(spark, str(runs.local_lake))
+    local = lake_state(spark, str(runs.reference.lake))
     assert {table.split("/")[0] for table, rows in local.items() if rows} == set(LAYERS)  # not two empty lakes
     assert differences(local, lake_state(spark, str(runs.cluster_lake))) == {}
 
 
-def test_the_conformance_database_is_the_one_a_single_jvm_leaves(runs, local_dsn, cluster_dsn):
+def test_the_conformance_database_is_the_one_a_single_jvm_leaves(runs, cluster_dsn):
     assert runs.cluster_exit_code == 0, runs.cluster_output_tail()
-    local = postgres_state(local_dsn)
+    local = postgres_state(runs.reference.dsn)
     assert local["customers"] and local["call_logs"]  # not two empty databases
     assert differences(local, postgres_state(cluster_dsn)) == {}
