@@ -68,7 +68,7 @@ def test_a_table_without_a_stored_hash_compares_its_change_columns(spark):
     assert tags(changes(incoming, current, WITHOUT_HASH)) == {"a": UPDATE, "b": UNCHANGED, "c": INSERT}
 
 
-def test_apply_changes_appends_to_a_new_table_then_merges_and_skips_an_empty_change(spark, tmp_path):
+def test_apply_changes_creates_a_table_with_its_first_rows_then_merges_and_skips_an_empty_change(spark, tmp_path):
     location = str(tmp_path / "things")
     empty = spark.createDataFrame([], HASHED.spark_schema)
     first = (spark.createDataFrame([("a", D1), ("b", D1)], "id string, generation_date date")
