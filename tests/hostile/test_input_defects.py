@@ -27,6 +27,7 @@ from coretelecoms.reporting.outcome import EXIT_CODES, REJECTED_INPUT_STATUS
 from coretelecoms.sources.catalog import complaint_inputs, dimension_inputs
 from tests.bronze.test_ingest_crafted import CALLS, CUSTOMERS, SOCIAL, WEB_COLUMNS, WEB_ROWS, create_web_table, drop_web_table
 from tests.conftest import make_settings
+from tests.hostile.conftest import index_oriented
 
 DAY = dt.date(2025, 6, 1)
 CALL_FILE = Path("call logs", "call_logs_day_2025-06-01.csv")
@@ -61,11 +62,6 @@ def customers(count: int) -> list[list[str]]:
 
 def social(document: dict) -> str:
     return json.dumps(document)
-
-
-def index_oriented(document: dict) -> dict:
-    rows = sorted({row for cells in document.values() for row in cells})
-    return {row: {column: cells[row] for column, cells in document.items()} for row in rows}
 
 
 @dataclass(frozen=True)
