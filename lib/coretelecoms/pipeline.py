@@ -28,6 +28,7 @@ from coretelecoms.gold.stage import build_features, build_gold, gold_rows_of, re
 from coretelecoms.platform.postgres import conformance_url
 from coretelecoms.platform.settings import Settings
 from coretelecoms.platform.spark import configure_s3, spark_session
+from coretelecoms.quality.expectations import start_importing as start_importing_expectations
 from coretelecoms.quality.stage import check_batches, mark_dimensions_processed, publish_data_docs, write_issues
 from coretelecoms.reporting import run_report
 from coretelecoms.reporting.failure import root_cause, trace_text
@@ -93,6 +94,8 @@ def run(
         return _Step(result, name, progress, timing)
 
     context = RunContext(result.run_id, run_date, accept_shrink)
+    if "silver" in stages:
+        start_importing_expectations()
     spark = spark or spark_session(settings, app_name=f"coretelecoms {run_date}")
     configure_s3(spark, settings)  # a session passed in (tests, notebooks) learns this run's buckets and roles
     dsn = _conformance_database(settings, stages, result, progress)

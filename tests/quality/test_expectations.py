@@ -1,6 +1,9 @@
 """Great Expectations suites on small silver frames: clean batches pass, broken ones stop the load."""
 import datetime as dt
 import json
+import subprocess
+import sys
+import textwrap
 
 import pytest
 from pyspark.sql import functions as F
@@ -258,3 +261,22 @@ def test_validation_leaves_nothing_cached(spark, tmp_path):
     assert [failure.column for failure in outcome.failures] == ["agent_id"]
     level = frame.storageLevel
     assert not (level.useMemory or level.useDisk or level.useOffHeap)
+
+
+def test_start_importing_imports_great_expectations_on_a_thread_and_only_when_it_is_not_imported():
+    """In a new interpreter (this one has imported it already): the import runs on its own thread,
+    which ends with the module complete; a second call starts no thread."""
+    program = textwrap.dedent("""
+        import sys, threading
+        from coretelecoms.quality.expectations import start_importing
+        assert "great_expectations" not in sys.modules
+        start_importing()
+        [importing] = [t for t in threading.enumerate() if t.name == "import great_expectations"]
+        importing.join()
+        import great_expectations
+        start_importing()
+        print(callable(great_expectations.get_context),
+              [t.name for t in threading.enumerate() if t is not threading.main_thread()])
+    """)
+    completed = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True)
+    assert completed.stdout.split("\n")[0] == "True []"
