@@ -106,10 +106,15 @@ def index_oriented(document: dict) -> dict:
     return {row: {column: cells[row] for column, cells in document.items()} for row in rows}
 
 
-def count_rows(dsn: str, table: str) -> int:
+def count(dsn: str, query: str | sql.Composable) -> int:
+    """The one number a `SELECT count(*) ...` returns."""
     with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
-        cursor.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
+        cursor.execute(query)
         return cursor.fetchone()[0]
+
+
+def count_rows(dsn: str, table: str) -> int:
+    return count(dsn, sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table)))
 
 
 @pytest.fixture(scope="session")

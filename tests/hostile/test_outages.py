@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 
-import psycopg2
 import pytest
 
 from coretelecoms import pipeline
 from coretelecoms.platform.postgres import _free_port
 from tests.conftest import make_settings
 from tests.hostile.conftest import REFERENCE_DAY as DAY
-from tests.hostile.conftest import count_rows
+from tests.hostile.conftest import count, count_rows
 
 
 def jobs_started(spark) -> int:
@@ -28,12 +27,6 @@ def run_failure(settings, spark, lines: list[str]) -> pipeline.RunFailed:
     with pytest.raises(pipeline.RunFailed) as raised:
         pipeline.run(settings, DAY, spark=spark, progress=lines.append)
     return raised.value
-
-
-def count(dsn: str, query: str) -> int:
-    with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
-        cursor.execute(query)
-        return cursor.fetchone()[0]
 
 
 def test_a_database_that_is_down_stops_the_run_before_any_spark_work(spark, tmp_path, reference_landing, source_dsn):

@@ -9,18 +9,11 @@ from __future__ import annotations
 
 import json
 
-import psycopg2
 
 from coretelecoms.platform import delta, lake
 from coretelecoms.platform.tables import DQ_ISSUES
 from tests.hostile.conftest import BAD_DAY as DAY
-from tests.hostile.conftest import count_rows
-
-
-def count(dsn: str, query: str) -> int:
-    with psycopg2.connect(dsn) as connection, connection.cursor() as cursor:
-        cursor.execute(query)
-        return cursor.fetchone()[0]
+from tests.hostile.conftest import count, count_rows
 
 
 def test_the_run_ends_rejected_input_and_names_each_refused_file(bad_day):
