@@ -14,6 +14,7 @@ from coretelecoms.platform.tables import staging_columns
 from coretelecoms.platform.storage import spark_path
 from coretelecoms.platform.tables import ENTITIES
 from coretelecoms.quality.expectations import CriticalExpectationFailed
+from coretelecoms.reporting.run_report import summary_text
 from coretelecoms.platform.tables import DQ_ISSUES
 from coretelecoms_dev.summary import expected_rows
 from coretelecoms.platform import lake
@@ -178,6 +179,11 @@ def test_rerunning_a_date_changes_nothing(spark, generated_run, conformance_dsn)
     # Nothing in the lake changed, so the database already held every table at these versions.
     assert set(again.conformance.already_loaded) == set(staging_columns())
     assert sum(again.conformance.staged.values()) == 0
+    # The re-run's summary says so on each source's line, and flags no equation.
+    summary = summary_text(json.loads(open(again.report_html[-1].removesuffix(".html") + ".json").read()))
+    assert "DOES NOT ADD UP" not in summary, summary
+    assert [line.split()[0] for line in summary.splitlines() if "(already loaded from this lake version)" in line] == [
+        outcome.source for outcome in again.bronze], summary
 
 
 def test_failing_critical_expectation_stops_the_run_before_silver(spark, tmp_path, landing, source_dsn, conformance_dsn):  # noqa: F811

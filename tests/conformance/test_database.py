@@ -541,9 +541,9 @@ def test_a_full_load_inserts_then_an_identical_load_changes_nothing_and_a_change
         dsn, "SELECT run_id, status, stage_counts->'conformance_load'->'customers' FROM pipeline_runs ORDER BY 1"
     )
     assert runs == [
-        ("r1", "succeeded", {"inserted": 2, "updated": 0}),
-        ("r2", "succeeded", {"inserted": 0, "updated": 0}),
-        ("r3", "succeeded", {"inserted": 0, "updated": 1}),
+        ("r1", "succeeded", {"inserted": 2, "updated": 0, "unchanged": 0}),
+        ("r2", "succeeded", {"inserted": 0, "updated": 0, "unchanged": 2}),  # the re-run: both held as they are
+        ("r3", "succeeded", {"inserted": 0, "updated": 1, "unchanged": 1}),
     ]
 
 

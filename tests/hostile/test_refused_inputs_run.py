@@ -12,6 +12,7 @@ import json
 
 from coretelecoms.platform import delta, lake
 from coretelecoms.platform.tables import DQ_ISSUES
+from coretelecoms.reporting.run_report import summary_text
 from tests.hostile.conftest import BAD_DAY as DAY
 from tests.hostile.conftest import count, count_rows
 
@@ -57,3 +58,6 @@ def test_the_redelivered_day_loads_every_call_record(spark, bad_day):
     duplicates = rerun.quality["call_logs"].collapsed
     assert loaded > 0 and rejected > 0
     assert loaded + orphaned + rejected + duplicates == bad_day.call_records
+    # Its summary reconciles every source, those the refused run had loaded included.
+    summary = summary_text(json.loads(open(rerun.report_html[-1].removesuffix(".html") + ".json").read()))
+    assert "DOES NOT ADD UP" not in summary, summary

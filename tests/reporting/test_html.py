@@ -86,11 +86,22 @@ FULL = {  # one day at scale 0.01; call_logs' numbers are those of a real run
              "unexpected": 2, "examples": ["0", None]}]},
     },
     "data_docs": "var/lake/_data_docs/index.html",
-    "postgres_load": {"customers": {"inserted": 0, "updated": 0}, "agents": {"inserted": 2, "updated": 1},
-                      "call_logs": {"inserted": 3753, "updated": 41}, "sm_complaints": {"inserted": 140, "updated": 9},
-                      "web_complaints": {"inserted": 690, "updated": 4}, "orphaned_complaints": {"inserted": 22, "updated": 25}},
+    "postgres_load": {"customers": {"inserted": 0, "updated": 0, "unchanged": 0}, "agents": {"inserted": 2, "updated": 1, "unchanged": 0},
+                      "call_logs": {"inserted": 3753, "updated": 37, "unchanged": 4},
+                      "sm_complaints": {"inserted": 140, "updated": 9, "unchanged": 0},
+                      "web_complaints": {"inserted": 690, "updated": 4, "unchanged": 0},
+                      "orphaned_complaints": {"inserted": 22, "updated": 25, "unchanged": 0}},
     "postgres_skipped": "",
 }
+
+
+def already_loaded(report: dict, *sources: str) -> dict:
+    """`report` as a re-run of its date writes it: nothing changed, and the load staged nothing for
+    `sources` (the database held their lake versions)."""
+    load = {table: {"inserted": 0, "updated": 0, "unchanged": 0} for table in report["postgres_load"]}
+    return {**report, "postgres_load": load, "stage_counts": {"conformance": {"already_loaded": list(sources)}}}
+
+
 FAILED = {"run_id": "2025-06-03_x", "run_date": "2025-06-03", "status": "failed",
           "error": "ValueError: <script>alert(1)</script> bad email jane.doe@example.com"}
 
@@ -446,31 +457,44 @@ def test_the_reconciled_table_adds_up_each_source_from_bronze_to_postgresql():
     well_formed(page)
     header, *rows = section_rows(page, "reconciled")
     assert header == ["source", "landed", "= clean", "+ repaired", "+ rejected", "+ duplicates", "kept", "− quarantined",
-                      "+ replayed", "= loaded(inserted + updated)", "check"]
+                      "+ replayed", "= loaded(inserted + updated+ unchanged)", "check"]
     by_source = {row[0]: row[1:] for row in rows}
     assert list(by_source) == ["customers unchanged", "agents", "call_logs", "sm_complaints", "web_complaints"]
-    # The real day: 3,800 = 3,782 + 7 + 1 + 10; kept 3,789; 3,789 − 19 + 24 = 3,794 = 3,753 inserted + 41 updated.
-    assert by_source["call_logs"] == ["3,800", "3,782", "7", "1", "10", "3,789", "19", "24", "3,794 (3,753 + 41)", "adds up"]
-    assert by_source["web_complaints"] == ["700", "690", "6", "3", "1", "696", "3", "1", "694 (690 + 4)", "adds up"]
-    assert by_source["agents"] == ["50", "50", "0", "0", "0", "50", "dimension", "3 (2 + 1)", "adds up"]
-    assert by_source["customers unchanged"] == ["1,200", "dimension unchanged since it was last processed", "", "0 (0 + 0)", ""]
+    # The real day: 3,800 = 3,782 + 7 + 1 + 10; kept 3,789; 3,789 − 19 + 24 = 3,794 = 3,753 inserted + 37 updated
+    # + 4 the database already held as they are.
+    assert by_source["call_logs"] == ["3,800", "3,782", "7", "1", "10", "3,789", "19", "24", "3,794 (3,753 + 37 + 4)", "adds up"]
+    assert by_source["web_complaints"] == ["700", "690", "6", "3", "1", "696", "3", "1", "694 (690 + 4 + 0)", "adds up"]
+    assert by_source["agents"] == ["50", "50", "0", "0", "0", "50", "dimension", "3 (2 + 1 + 0)", "adds up"]
+    assert by_source["customers unchanged"] == ["1,200", "dimension unchanged since it was last processed", "", "0 (0 + 0 + 0)", ""]
     assert 'class="mismatch"' not in page and "do not add up" not in page
     assert "Dimensions load only their new and changed versions" in page
 
 
 def test_a_row_that_does_not_add_up_is_flagged_with_the_equation_that_fails():
     report = {**FULL, "quality": {**FULL["quality"], "call_logs": {**FULL["quality"]["call_logs"], "clean": 3781, "kept": 3788}},
-              "postgres_load": {**FULL["postgres_load"], "call_logs": {"inserted": 3753, "updated": 37}}}
+              "postgres_load": {**FULL["postgres_load"], "call_logs": {"inserted": 3753, "updated": 37, "unchanged": 0}}}
     page = render_html(report, [], RUNS)
 
     well_formed(page)
     rows = {row[0]: row[1:] for row in section_rows(page, "reconciled")[1:]}
-    assert rows["call_logs"] == ["3,800", "3,781", "7", "1", "10", "3,788", "19", "24", "3,790 (3,753 + 37)", "does not add up"]
+    assert rows["call_logs"] == ["3,800", "3,781", "7", "1", "10", "3,788", "19", "24", "3,790 (3,753 + 37 + 0)", "does not add up"]
     assert ["", "landed 3,800 ≠ 3,799 = clean + repaired + rejected + duplicates; "
                 "loaded 3,790 ≠ 3,793 = kept − quarantined + replayed"] in section_rows(page, "reconciled")
     assert page.count('<tr class="mismatch">') == 2  # the numbers and the equations below them
     assert "The rows of call_logs do not add up" in page
     assert rows["web_complaints"][-1] == "adds up"
+
+
+def test_a_rerun_whose_rows_were_already_loaded_says_so_instead_of_flagging_them():
+    page = render_html(already_loaded(FULL, "agents", "call_logs", "sm_complaints", "web_complaints"), [], RUNS)
+
+    well_formed(page)
+    rows = {row[0]: row[1:] for row in section_rows(page, "reconciled")[1:]}
+    assert rows["call_logs"] == ["3,800", "3,782", "7", "1", "10", "3,789", "19", "24", "already loaded", "adds up"]
+    assert rows["agents"][-2:] == ["already loaded", "adds up"]
+    assert rows["customers unchanged"][-2:] == ["0 (0 + 0 + 0)", ""]
+    assert 'class="mismatch"' not in page and "do not add up" not in page
+    assert "Already loaded: the database held these rows of the date from the same lake version" in page
 
 
 @pytest.mark.parametrize("fields, why", [

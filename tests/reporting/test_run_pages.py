@@ -12,7 +12,7 @@ from pathlib import Path
 from coretelecoms.reporting.html import render_html, render_index
 from coretelecoms.reporting.run_report import load_reports, write_index, write_pages
 from tests.conftest import PROJECT_ROOT
-from tests.reporting.test_html import FAILED, FULL, links, run_of, table_rows
+from tests.reporting.test_html import FAILED, FULL, already_loaded, links, run_of, table_rows
 
 SCREENSHOTS = PROJECT_ROOT / "var" / "test" / "screenshots"  # kept for people to look at after the suite
 
@@ -106,7 +106,7 @@ def test_a_browser_shows_the_status_the_reconciled_rows_the_rejected_rows_and_th
     chromium(tmp_path, f"--screenshot={SCREENSHOTS / 'run-first-screen.png'}", page.as_uri())
 
     assert (SCREENSHOTS / "run-first-screen.png").stat().st_size > 10_000  # the picture is for people; the checks are on the DOM
-    assert ["call_logs", "3,800", "3,782", "7", "1", "10", "3,789", "19", "24", "3,794 (3,753 + 41)", "adds up"] in table_rows(dom)
+    assert ["call_logs", "3,800", "3,782", "7", "1", "10", "3,789", "19", "24", "3,794 (3,753 + 37 + 4)", "adds up"] in table_rows(dom)
     assert ["web_complaints", "invalid_uuid", "customer_id", "2"] in table_rows(dom)
     assert ["call_logs", "30", "20", "8", "2"] in table_rows(dom)  # open orphans: missing customer, agent, both
     assert "Succeeded: every input arrived and none was refused.</b> Next: nothing to do." in dom
@@ -153,3 +153,8 @@ def test_no_chart_label_overflows_its_chart_nor_the_page_in_a_browser(tmp_path):
         assert int(layout["labels"]) > 10
         assert layout["overflowing"] == "[]", layout["overflowing"]
         assert layout["page-wider"] == "false"
+
+
+def test_a_rerun_whose_rows_were_already_loaded_fits_the_window_in_a_browser(tmp_path):
+    rerun = already_loaded(FULL, "agents", "call_logs", "sm_complaints", "web_complaints")
+    assert laid_out(tmp_path, render_html(rerun, [], str(tmp_path)))["page-wider"] == "false"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from coretelecoms.reporting.run_report import summary_text
-from tests.reporting.test_html import FAILED, FULL
+from tests.reporting.test_html import FAILED, FULL, already_loaded
 
 
 def test_a_succeeded_run_in_thirteen_lines():
@@ -32,6 +32,23 @@ def test_a_row_that_does_not_add_up_says_so_on_its_line():
     line = next(line for line in summary_text(report).splitlines() if line.startswith("  call_logs"))
 
     assert line.endswith("=    3,790  DOES NOT ADD UP: loaded 3,790 ≠ 3,794 = kept − quarantined + replayed")
+
+
+def test_a_rerun_whose_rows_were_already_loaded_says_so_on_their_lines_and_adds_up():
+    lines = summary_text(already_loaded(FULL, "agents", "call_logs", "sm_complaints", "web_complaints")).splitlines()
+    by_source = {line.split()[0]: line for line in lines if line.startswith("  ") and not line.startswith("   ")}
+
+    assert by_source["call_logs"].endswith("3,789 -     19 +     24 =        -  (already loaded from this lake version)")
+    assert by_source["agents"].endswith("=        - (changed versions)  (already loaded from this lake version)")
+    assert not any("DOES NOT ADD UP" in line for line in lines)
+
+
+def test_rows_the_database_already_held_count_as_loaded():
+    """A re-run after the rows' lake version changed stages them again: the database keeps them as they are."""
+    report = {**FULL, "postgres_load": {**FULL["postgres_load"], "call_logs": {"inserted": 0, "updated": 0, "unchanged": 3794}}}
+    line = next(line for line in summary_text(report).splitlines() if line.startswith("  call_logs"))
+
+    assert line.endswith("3,789 -     19 +     24 =    3,794")
 
 
 def test_a_not_ready_run_names_the_missing_input_and_says_why_nothing_was_loaded():

@@ -210,6 +210,7 @@ class RunLoad:
 class TableCounts:
     inserted: int = 0
     updated: int = 0
+    unchanged: int = 0  # staged rows the database already held as they are (or newer: an older date re-run)
 
 
 @dataclass(frozen=True)
@@ -220,7 +221,8 @@ class LoadCounts:
         return self.tables[table]
 
     def as_dict(self) -> dict[str, dict[str, int]]:
-        return {table: {"inserted": c.inserted, "updated": c.updated} for table, c in self.tables.items()}
+        return {table: {"inserted": c.inserted, "updated": c.updated, "unchanged": c.unchanged}
+                for table, c in self.tables.items()}
 
 
 class ConformanceLoadError(RuntimeError):
@@ -315,20 +317,22 @@ def _run_step(cursor, table: str, statement: sql.Composable, params: dict) -> Ta
     except errors.ForeignKeyViolation as violation:
         cursor.execute("ROLLBACK TO SAVEPOINT merge_step")
         raise _foreign_key_error(cursor, table, violation) from violation
-    inserted, updated = cursor.fetchone()
+    inserted, updated, unchanged = cursor.fetchone()
     cursor.execute("RELEASE SAVEPOINT merge_step")
-    return TableCounts(inserted, updated)
+    return TableCounts(inserted, updated, unchanged)
 
 
-def _counted(upsert: sql.Composable) -> sql.Composed:
-    """Wrap an INSERT/UPDATE ... RETURNING (xmax = 0) AS inserted into one row of counts.
+def _counted(upsert: sql.Composable, staging_table: str) -> sql.Composed:
+    """Wrap an INSERT/UPDATE ... RETURNING (xmax = 0) AS inserted into one row of counts: inserted,
+    updated, and the staged rows it left as they were (a re-run's rows are there already).
 
     A row inserted by this statement has no deleting/locking transaction (xmax = 0); an updated one
     carries ours. Counting in SQL avoids shipping one row per merged record to the driver.
     """
     return sql.SQL(
-        "WITH merged AS ({}) SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM merged"
-    ).format(upsert)
+        "WITH merged AS ({}) SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),"
+        " (SELECT count(*) FROM {}) - count(*) FROM merged"
+    ).format(upsert, sql.Identifier("staging", staging_table))
 
 
 def _merge_statement(table: PostgresTable) -> sql.Composed:
@@ -340,7 +344,7 @@ def _merge_statement(table: PostgresTable) -> sql.Composed:
         values=sql.SQL(", ").join(staged + [_RUN_VALUES[value] for _, value in table.run_columns]),
         source=sql.Identifier("staging", table.name),
     )
-    return _counted(insert + _on_conflict(table) + sql.SQL(" RETURNING (xmax = 0) AS inserted"))
+    return _counted(insert + _on_conflict(table) + sql.SQL(" RETURNING (xmax = 0) AS inserted"), table.name)
 
 
 def _on_conflict(table: PostgresTable) -> sql.Composed:
@@ -389,7 +393,8 @@ _ORPHANS_UPSERT = _counted(
         "   OR (target.customer_id, target.agent_id, target.reason, target.record)"
         "    IS DISTINCT FROM (excluded.customer_id, excluded.agent_id, excluded.reason, excluded.record))"
         " RETURNING (xmax = 0) AS inserted"
-    ).format(run_id=_RUN_VALUES[RUN_ID], run_date=_RUN_VALUES[RUN_DATE])
+    ).format(run_id=_RUN_VALUES[RUN_ID], run_date=_RUN_VALUES[RUN_DATE]),
+    "orphaned_complaints",
 )
 
 # Only open orphans are resolved: re-running the resolving date leaves the first resolution alone.
@@ -401,7 +406,8 @@ _ORPHANS_RESOLVE = _counted(
         " WHERE target.channel = resolved.channel AND target.complaint_id = resolved.complaint_id"
         "  AND target.status = 'open'"
         " RETURNING false AS inserted"
-    )
+    ),
+    "resolved_orphans",
 )
 
 

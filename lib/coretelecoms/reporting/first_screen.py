@@ -84,6 +84,8 @@ class Reconciled:
     replayed: int | None = None
     inserted: int | None = None
     updated: int | None = None
+    unchanged: int | None = None  # staged rows the database already held (a re-run of the date)
+    already_loaded: bool = False  # nothing staged: the database held the lake version it reads from
 
     @property
     def checked(self) -> bool:
@@ -91,7 +93,9 @@ class Reconciled:
 
     @property
     def loaded(self) -> int | None:
-        return None if self.inserted is None and self.updated is None else (self.inserted or 0) + (self.updated or 0)
+        """The run date's rows the database holds after the load: inserted, updated or already there."""
+        counts = (self.inserted, self.updated, self.unchanged)
+        return None if self.already_loaded or counts == (None, None, None) else sum(n or 0 for n in counts)
 
     def problems(self) -> list[str]:
         """Each equation of the row that does not hold, as 'left ≠ right (terms)'; [] when all hold."""
@@ -122,6 +126,7 @@ def reconciled(report: dict) -> list[Reconciled]:
     orphans = report.get("orphans") or {}
     new, replayed = orphans.get("new"), orphans.get("replayed") or {}
     load = report.get("postgres_load") if isinstance(report.get("postgres_load"), dict) else {}
+    already_loaded = set(((report.get("stage_counts") or {}).get("conformance") or {}).get("already_loaded") or [])
     sources = [(o.get("source"), o) for o in report.get("bronze") or []]
     sources += [(entity, None) for entity in quality if entity not in {source for source, _ in sources}]
     rows = []
@@ -132,7 +137,8 @@ def reconciled(report: dict) -> list[Reconciled]:
         channel = isinstance(new, dict) and (source in new or source in replayed)
         loaded = load.get(source) if isinstance(load.get(source), dict) else {}
         row = dict(source=str(source), input_status=status, landed=landed, channel=channel,
-                   inserted=_number(loaded.get("inserted")), updated=_number(loaded.get("updated")))
+                   inserted=_number(loaded.get("inserted")), updated=_number(loaded.get("updated")),
+                   unchanged=_number(loaded.get("unchanged")), already_loaded=source in already_loaded)
         if channel:
             row.update(quarantined=_number(new.get(source)) or 0, replayed=_number(replayed.get(source)) or 0)
         if counts is not None:

@@ -203,7 +203,7 @@ def _reconciled_table(report: dict) -> str:
         return ""
     why_not_loaded = not_loaded_reason(report)
     headers = ["source", "landed", "= clean", "+ repaired", "+ rejected", "+ duplicates", "kept",
-               "− quarantined", "+ replayed", "= loaded (inserted + updated)", "check"]
+               "− quarantined", "+ replayed", "= loaded\n(inserted + updated\n+ unchanged)", "check"]
     body = []
     for row in rows:
         problems = row.problems()
@@ -218,10 +218,12 @@ def _reconciled_table(report: dict) -> str:
             cells.append('<td colspan="2" class="muted">dimension</td>' if row.checked and report.get("orphans") else '<td colspan="2"></td>')
         if why_not_loaded is not None:
             cells.append('<td class="muted">not loaded</td>')
+        elif row.already_loaded:
+            cells.append('<td class="muted">already loaded</td>')  # the note below says from what
         elif row.loaded is None:
             cells.append('<td class="n">–</td>')
         else:
-            cells.append(f'<td class="n">{row.loaded:,} ({_count(row.inserted)} + {_count(row.updated)})</td>')
+            cells.append(f'<td class="n">{row.loaded:,} ({_count(row.inserted)} + {_count(row.updated)} + {_count(row.unchanged)})</td>')
         if problems:
             check = '<td class="flag">does not add up</td>'
         elif row.checked or (row.expected_loaded is not None and row.loaded is not None):
@@ -240,7 +242,10 @@ def _reconciled_table(report: dict) -> str:
         notes.append(f"PostgreSQL: not loaded, {why_not_loaded}.")
     elif any(not row.channel and row.loaded is not None for row in rows):
         notes.append("Dimensions load only their new and changed versions: their loaded rows are not compared with kept.")
-    head = "".join(f"<th>{escape(h).replace(' (', '<br>(')}</th>" for h in headers)
+    if why_not_loaded is None and any(row.already_loaded for row in rows):
+        notes.append("Already loaded: the database held these rows of the date from the same lake version before this run"
+                     " (a re-run), so nothing was staged for them.")
+    head = "".join("<th>" + escape(h).replace("\n", "<br>") + "</th>" for h in headers)
     return (f'<h2 id="reconciled">Rows per source, reconciled</h2><table class="reconciled"><tr>{head}</tr>{"".join(body)}</table>'
             + "".join(f'<p class="muted note">{escape(mask_personal_data(note))}</p>' for note in notes))
 
@@ -501,9 +506,9 @@ def _transitions_table(report: dict) -> str:
 
 
 def _postgres_table(report: dict) -> str:
-    rows = [[table, _count((c or {}).get("inserted")), _count((c or {}).get("updated"))]
+    rows = [[table, *(_count((c or {}).get(count)) for count in ("inserted", "updated", "unchanged"))]
             for table, c in (report.get("postgres_load") or {}).items()]
-    return _table("PostgreSQL load", ["table", "inserted", "updated"], rows)
+    return _table("PostgreSQL load", ["table", "inserted", "updated", "unchanged"], rows)
 
 
 def _index_trends(runs: list[dict], steps: list[str]) -> str:

@@ -21,6 +21,7 @@ from coretelecoms.reporting.first_screen import (MISSING, REFUSED, SEVERITIES, e
 from coretelecoms.reporting.html import neighbours, recent_reports, render_html, render_index, step_timings
 from coretelecoms.reporting.notify import mask_personal_data, run_duration
 
+ALREADY_LOADED = "already loaded from this lake version"  # a source the load staged nothing for (a re-run)
 AGE_BUCKETS = (("0-1", 0, 1), ("2-7", 2, 7), ("8-30", 8, 30), (">30", 31, None))  # days since first seen
 
 
@@ -209,8 +210,10 @@ def summary_text(report: dict, issues_listed: int = 5) -> str:
             line += " " * 51
         if row.channel:
             line += f" - {_n(row.quarantined):>6} + {_n(row.replayed):>6} = {_n(row.loaded):>8}"
-        elif row.loaded is not None:
+        elif row.loaded is not None or row.already_loaded:
             line += f"   {'':>6}   {'':>6} = {_n(row.loaded):>8} (changed versions)"
+        if row.already_loaded:
+            line += f"  ({ALREADY_LOADED})"
         if not row.checked:
             line += f"  ({row.input_status or 'no input'}: {row.skipped})"
         problems = row.problems()
