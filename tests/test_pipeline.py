@@ -14,7 +14,7 @@ from coretelecoms.platform.tables import staging_columns
 from coretelecoms.platform.storage import spark_path
 from coretelecoms.platform.tables import ENTITIES
 from coretelecoms.quality.expectations import CriticalExpectationFailed
-from coretelecoms.reporting.run_report import summary_text
+from coretelecoms.reporting.run_report import latest_report, summary_text
 from coretelecoms.platform.tables import DQ_ISSUES
 from coretelecoms_dev.summary import expected_rows
 from coretelecoms.platform import lake
@@ -180,7 +180,9 @@ def test_rerunning_a_date_changes_nothing(spark, generated_run, conformance_dsn)
     assert set(again.conformance.already_loaded) == set(staging_columns())
     assert sum(again.conformance.staged.values()) == 0
     # The re-run's summary says so on each source's line, and flags no equation.
-    summary = summary_text(json.loads(open(again.report_html[-1].removesuffix(".html") + ".json").read()))
+    report = latest_report(settings, last)
+    assert report["run_id"] == again.run_id
+    summary = summary_text(report)
     assert "DOES NOT ADD UP" not in summary, summary
     assert [line.split()[0] for line in summary.splitlines() if "(already loaded from this lake version)" in line] == [
         outcome.source for outcome in again.bronze], summary
